@@ -1,0 +1,62 @@
+/**
+ * The attacker event: one JSON object per line on a service container's stdout.
+ * Services fill what they know (decky, service, connection data); collectors
+ * (`decnetctl events`, the controller) enrich with host and fleet from labels.
+ */
+import { z } from 'zod';
+
+export const EVENT_TYPES = [
+  'connection',
+  'disconnect',
+  'auth_attempt',
+  'command',
+  'request',
+  'download_attempt',
+  'upload_attempt',
+  'mail',
+  'service_start',
+  'decky_mutated',
+  'error',
+] as const;
+
+export const SECRET_KINDS = ['plaintext', 'http_basic', 'http_form', 'mysql_native', 'ssh_key', 'none'] as const;
+
+export const attackerEventSchema = z
+  .object({
+    time: z.string().describe('RFC 3339 time with milliseconds'),
+    host: z.string().optional().describe('decnet host id (added by collectors)'),
+    fleet: z.string().optional().describe('fleet name (added by collectors)'),
+    decky: z.string(),
+    service: z.string(),
+    event: z.string().describe(`event type: ${EVENT_TYPES.join(', ')}, or a service-specific kind`),
+    src_ip: z.string().optional(),
+    src_port: z.number().int().optional(),
+    dst_port: z.number().int().optional(),
+    principal: z.string().optional().describe('user name / login tried'),
+    secret_kind: z.string().optional().describe(`how the secret was presented: ${SECRET_KINDS.join(', ')}`),
+    secret: z.string().optional().describe('the secret, printable (non-printable bytes escaped)'),
+    secret_b64: z.string().optional().describe('the secret bytes, base64'),
+    success: z.boolean().optional().describe('for auth_attempt: whether the fake login was accepted'),
+    count: z.number().int().optional().describe('number of folded connection events (>1 when folded)'),
+  })
+  .catchall(z.unknown())
+  .describe('decnet attacker event');
+
+export type AttackerEvent = z.infer<typeof attackerEventSchema>;
+
+/** Render bytes as a printable string (non-printables as \xNN) plus base64. */
+export function secretFields(secret: string | Buffer): { secret: string; secret_b64: string } {
+  const buf = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
+  let printable = '';
+  const text = buf.toString('utf8');
+  const roundTrips = Buffer.from(text, 'utf8').equals(buf);
+  if (roundTrips) {
+    for (const ch of text) {
+      const c = ch.codePointAt(0)!;
+      printable += c < 0x20 || c === 0x7f ? `\\x${c.toString(16).padStart(2, '0')}` : ch;
+    }
+  } else {
+    for (const b of buf) printable += b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`;
+  }
+  return { secret: printable, secret_b64: buf.toString('base64') };
+}

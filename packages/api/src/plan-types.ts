@@ -1,0 +1,78 @@
+/**
+ * A Plan is data: an ordered list of single-call operations, each with its cause.
+ * The planner (pure) produces it; `diff`, `--dry-run` and golden tests print it;
+ * the executor (engine package) runs it without making decisions of its own.
+ *
+ * Ordering contract for executors:
+ *  - ops with `decky` undefined that come before the first decky op run first, sequentially (networks, lab);
+ *  - decky ops are grouped by decky; each group runs sequentially in plan order, groups run in parallel;
+ *  - ops with `decky` undefined that come after the last decky op run last, sequentially (network removal, lab teardown).
+ */
+import type { Labels, ResolvedDecky, ResolvedFleet, ResolvedService } from './types.js';
+
+export type Role = 'base' | 'service';
+
+/** What the engine needs to create a base container (the executor adds hardening and defaults). */
+export interface BaseContainerPlan {
+  role: 'base';
+  image: string;
+  hostname: string;
+  /** docker network name of the fleet */
+  network: string;
+  ip: string;
+  sysctls: Record<string, string>;
+}
+
+/** What the engine needs to create a service container. */
+export interface ServiceContainerPlan {
+  role: 'service';
+  image: string;
+  /** container name of the decky's base (NetworkMode container:<base>) */
+  baseName: string;
+  service: ResolvedService;
+  /** whether the service has secret values that must be written into its config file */
+  hasSecrets: boolean;
+}
+
+export type ContainerPlan = BaseContainerPlan | ServiceContainerPlan;
+
+interface OpBase {
+  cause: string;
+}
+
+export type Op =
+  | (OpBase & { op: 'ensure-lab'; fleet: string; subnet: string; gateway: string })
+  | (OpBase & { op: 'create-network'; fleet: string; name: string; spec: ResolvedFleet; labels: Labels })
+  | (OpBase & { op: 'remove-network'; fleet: string; name: string; id: string })
+  | (OpBase & { op: 'remove-lab'; fleet: string })
+  | (OpBase & {
+      op: 'create-container';
+      decky: string;
+      fleet: string;
+      role: Role;
+      service?: string;
+      name: string;
+      labels: Labels;
+      container: ContainerPlan;
+      /** the decky spec this container is created from (for writing the service config file) */
+      spec: ResolvedDecky;
+    })
+  | (OpBase & { op: 'start-container'; decky: string; name: string })
+  | (OpBase & { op: 'stop-container'; decky: string; name: string; id: string })
+  | (OpBase & { op: 'remove-container'; decky: string; name: string; id: string });
+
+export type OpKind = Op['op'];
+
+/** A refusal found while planning: nothing is executed when any exists. */
+export interface PlanConflict {
+  code: string;
+  message: string;
+  hint?: string;
+}
+
+export interface Plan {
+  ops: Op[];
+  conflicts: PlanConflict[];
+  /** per desired decky: the generation it will have after the plan runs */
+  generations: Record<string, number>;
+}

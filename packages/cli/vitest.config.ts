@@ -1,0 +1,2 @@
+import { packageConfig } from '../../vitest.shared.js';
+export default packageConfig(import.meta.dirname);

@@ -1,0 +1,44 @@
+/**
+ * Contract between the honeypot runtime and each service implementation.
+ * The runtime (entrypoint) reads the service config file, builds a ServiceContext
+ * and calls the service's `start`. Every attacker interaction goes through `emit`,
+ * which writes one JSON line (AttackerEvent) to stdout.
+ */
+import type { AttackerEvent, ConfigValue, ServicePort } from '@decnet/api';
+
+export interface ConnInfo {
+  src_ip: string;
+  src_port: number;
+  dst_port: number;
+}
+
+export type EmitFields = Omit<AttackerEvent, 'time' | 'decky' | 'service'> & { event: string };
+
+export interface ServiceContext {
+  decky: string;
+  /** the service name from the catalogue, e.g. "ssh" */
+  service: string;
+  hostname: string;
+  /** ports to listen on (from the catalogue / spec) */
+  ports: ServicePort[];
+  /** persona config, coerced, including secret values (read from the mounted file) */
+  config: Record<string, ConfigValue>;
+  /** directory for captured uploads/mail (size-capped by the service), may be a tmpfs */
+  quarantineDir: string;
+  /** bind address, "0.0.0.0" in containers, "127.0.0.1" in tests */
+  bindHost: string;
+  emit(fields: EmitFields): void;
+  /** diagnostics (not attacker events), goes to stderr */
+  log(msg: string, extra?: Record<string, unknown>): void;
+}
+
+export interface RunningService {
+  /** actual bound ports, in the order of ctx.ports (useful when tests bind port 0) */
+  ports: number[];
+  close(): Promise<void>;
+}
+
+export interface ServiceModule {
+  name: string;
+  start(ctx: ServiceContext): Promise<RunningService>;
+}
