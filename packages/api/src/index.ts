@@ -1,3 +1,4 @@
 export * from './types.js';
 export * from './plan-types.js';
 export * from './events.js';
+export * from './canonical.js';

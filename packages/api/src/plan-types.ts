@@ -3,10 +3,14 @@
  * The planner (pure) produces it; `diff`, `--dry-run` and golden tests print it;
  * the executor (engine package) runs it without making decisions of its own.
  *
- * Ordering contract for executors:
- *  - ops with `decky` undefined that come before the first decky op run first, sequentially (networks, lab);
- *  - decky ops are grouped by decky; each group runs sequentially in plan order, groups run in parallel;
- *  - ops with `decky` undefined that come after the last decky op run last, sequentially (network removal, lab teardown).
+ * Ordering contract for executors: ops carry a `wave`; waves run one after another in
+ * ascending order, and the plan lists ops sorted by wave.
+ *  - wave 0: fleet setup (ensure-lab, create-network), sequential;
+ *  - wave 1: teardown of deckies leaving the host (pruned/deleted), grouped by decky;
+ *  - wave 2: decky builds and recreates, grouped by decky;
+ *  - wave 3: fleet teardown (remove-network, remove-lab), sequential.
+ * Inside waves 1 and 2, each decky's ops run sequentially in plan order and different
+ * deckies run in parallel (bounded). A failed op fails the rest of its decky's group only.
  */
 import type { Labels, ResolvedDecky, ResolvedFleet, ResolvedService } from './types.js';
 
@@ -36,7 +40,10 @@ export interface ServiceContainerPlan {
 
 export type ContainerPlan = BaseContainerPlan | ServiceContainerPlan;
 
+export type Wave = 0 | 1 | 2 | 3;
+
 interface OpBase {
+  wave: Wave;
   cause: string;
 }
 

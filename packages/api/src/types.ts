@@ -135,6 +135,8 @@ export interface ObservedState {
   hostId: string;
   containers: ObservedContainer[];
   networks: ObservedNetwork[];
+  /** fleets whose lab plumbing (netns decnet-lab-<fleet> + veth) exists on this host */
+  labs: string[];
 }
 
 /* ------------------------------------------------------------------ */
