@@ -1,0 +1,23 @@
+/**
+ * Registry: catalogue service name -> implementation. The runtime entrypoint
+ * picks the module named in the service config file; unknown names fall back
+ * to `generic` when present.
+ */
+import type { ServiceModule } from '../runtime/types.js';
+// --- imports: one line per service module (append below) ---
+
+// --- end imports ---
+
+export const registry: Record<string, ServiceModule> = {
+  // --- entries: one line per service name (append below) ---
+  // --- end entries ---
+};
+
+/** The module for `name`, or the generic listener, or undefined. */
+export function getService(name: string): ServiceModule | undefined {
+  return registry[name] ?? registry['generic'];
+}
+
+export function serviceNames(): string[] {
+  return Object.keys(registry).sort();
+}
