@@ -1,0 +1,2 @@
+export * from './lib/output.js';
+export { DECNET_VERSION } from './lib/version.js';
