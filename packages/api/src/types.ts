@@ -137,6 +137,11 @@ export interface ObservedState {
   networks: ObservedNetwork[];
   /** fleets whose lab plumbing (netns decnet-lab-<fleet> + veth) exists on this host */
   labs: string[];
+  /**
+   * names of every other container on the engine (unmanaged, or another host's), so the
+   * planner can refuse a name that is already taken; absent when the engine did not list them
+   */
+  foreignNames?: string[];
 }
 
 /* ------------------------------------------------------------------ */
