@@ -51,7 +51,7 @@ export function framePacket(seq: number, payload: Buffer): Buffer {
 
 /** Incremental packet splitter; a packet over `maxPacket` is an error (no multi-packet support needed here). */
 export class PacketReader {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private failed = false;
   constructor(private readonly maxPacket = MAX_PACKET) {}
 
