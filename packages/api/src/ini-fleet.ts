@@ -1,9 +1,10 @@
 /** Reading [general] and [custom-<name>] sections into the Fleet's spec. */
 import type { IniSection } from './ini-parse.js';
 import type { IniCatalog, Report } from './ini-types.js';
-import type { CustomServiceDef, ServicePort } from './types.js';
+import type { ServicePort } from './types.js';
 import { type Subnet, intToIp, ipToInt, isIPv4, parseCidr } from './cidr.js';
 import { shellSplit } from './ini-util.js';
+import { SERVICE_NAME_PATTERN } from './schemas.js';
 
 export const GENERAL_KEYS = ['net', 'gw', 'interface'] as const;
 export const CUSTOM_KEYS = ['binary', 'exec', 'ports'] as const;
@@ -57,29 +58,36 @@ export function readGeneral(section: IniSection, lab: boolean, report: Report): 
   return draft;
 }
 
-const CUSTOM_NAME = /^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$/;
+const CUSTOM_NAME = new RegExp(SERVICE_NAME_PATTERN);
+
+/** A custom service as the Fleet manifest writes it (ports: 8080 for TCP, "53/udp"). */
+export interface CustomServiceManifest {
+  image: string;
+  command?: string[];
+  ports: (number | string)[];
+}
 
 /** A [custom-<name>] section; returns its name and definition, or undefined when unusable. */
 export function readCustom(
   section: IniSection,
   catalog: IniCatalog,
   report: Report,
-): { name: string; def: CustomServiceDef } | undefined {
+): { name: string; def: CustomServiceManifest } | undefined {
   const name = section.name.slice('custom-'.length);
   const head = { line: section.line, section: section.name };
   let ok = true;
-  if (!CUSTOM_NAME.test(name) || name.length > 63) {
-    report(head, `custom service name "${name}" must be lower-case letters, digits, "-" or "_" (at most 63)`);
+  if (!CUSTOM_NAME.test(name)) {
+    report(head, `custom service name "${name}" must start with a lower-case letter, then lower-case letters, digits, "_" or "-" (at most 31)`);
     ok = false;
   } else if (catalog.services.has(name)) {
     report(head, `custom service "${name}" has the name of a built-in service; pick another name`);
     ok = false;
   }
-  const def: CustomServiceDef = { image: '', ports: [] };
+  const def: CustomServiceManifest = { image: '', ports: [] };
   for (const entry of section.entries) {
     const where = { line: entry.line, section: section.name, key: entry.key };
     if (entry.key === 'binary') {
-      if (entry.value === '' || /\s/.test(entry.value)) {
+      if (!/^[a-z0-9][A-Za-z0-9._/:@-]{0,254}$/.test(entry.value)) {
         report(where, `binary must be a container image reference like "myorg/app:1.2", got "${entry.value}"`);
         ok = false;
       } else def.image = entry.value;
@@ -94,13 +102,17 @@ export function readCustom(
       if ('error' in ports) {
         report(where, ports.error);
         ok = false;
-      } else def.ports = ports.ports;
+      } else def.ports = ports.ports.map((p) => (p.proto === 'tcp' ? p.port : `${p.port}/udp`));
     } else {
       report(where, `unknown key "${entry.key}" in [${section.name}]; known keys: ${CUSTOM_KEYS.join(', ')}`);
     }
   }
   if (!section.entries.some((e) => e.key === 'binary')) {
     report(head, `[${section.name}] needs binary = <container image>`);
+    ok = false;
+  }
+  if (!section.entries.some((e) => e.key === 'ports')) {
+    report(head, `[${section.name}] needs ports = <port>[, <port>/udp ...]: the ports the service listens on`);
     ok = false;
   }
   return ok ? { name, def } : undefined;
@@ -117,5 +129,5 @@ function readPorts(text: string): { ports: ServicePort[] } | { error: string } {
     if (ports.some((p) => p.port === port && p.proto === proto)) return { error: `ports: ${item} is listed twice` };
     ports.push({ port, proto });
   }
-  return { ports };
+  return ports.length > 0 ? { ports } : { error: 'ports is empty: list at least one port' };
 }

@@ -13,12 +13,12 @@
 import { ipToInt } from './cidr.js';
 import { defaultIniCatalog } from './ini-catalog.js';
 import { readDecky } from './ini-decky.js';
-import { type FleetDraft, readCustom, readGeneral } from './ini-fleet.js';
+import { type CustomServiceManifest, type FleetDraft, readCustom, readGeneral } from './ini-fleet.js';
 import { parseIniText, type IniSection } from './ini-parse.js';
 import { applyPersona } from './ini-persona.js';
 import type { DeckyDraft, IniImportOptions, IniImportResult, IniIssue, Report } from './ini-types.js';
 import { dnsLabelProblem } from './ini-util.js';
-import { API_VERSION, type CustomServiceDef } from './types.js';
+import { API_VERSION } from './types.js';
 
 export type { IniImportOptions, IniImportResult, IniIssue } from './ini-types.js';
 
@@ -40,8 +40,9 @@ export function importIni(text: string, options: IniImportOptions = {}): IniImpo
   const personas = doc.sections.filter((s) => s !== general && !customs.includes(s) && s.name.includes('.'));
   const deckySections = doc.sections.filter((s) => s !== general && !customs.includes(s) && !personas.includes(s));
 
-  const customServices: Record<string, CustomServiceDef> = {};
-  const customNames = new Set(customs.map((s) => s.name.slice('custom-'.length)));
+  const customServices: Record<string, CustomServiceManifest> = {};
+  // names a decky may list (a custom section reusing a built-in name is reported, not added)
+  const customNames = new Set(customs.map((s) => s.name.slice('custom-'.length)).filter((n) => !catalog.services.has(n)));
   for (const section of customs) {
     const custom = readCustom(section, catalog, report);
     if (custom) customServices[custom.name] = custom.def;
@@ -59,6 +60,8 @@ export function importIni(text: string, options: IniImportOptions = {}): IniImpo
   checkIps([...deckies.values()], general, fleet, report);
 
   for (const draft of deckies.values()) manifests.push(deckyManifest(draft, fleetName));
+  // stable sort: by line, issues without a line (whole file) first
+  issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
   return { manifests, issues };
 }
 
@@ -70,7 +73,7 @@ function clean(issue: IniIssue): IniIssue {
   return out;
 }
 
-function fleetManifest(name: string, draft: FleetDraft, lab: boolean, custom: Record<string, CustomServiceDef>): Record<string, unknown> {
+function fleetManifest(name: string, draft: FleetDraft, lab: boolean, custom: Record<string, CustomServiceManifest>): Record<string, unknown> {
   const network: Record<string, unknown> = { mode: 'macvlan' };
   if (!lab && draft.parent !== undefined) network.parent = draft.parent;
   if (draft.subnet !== undefined) network.subnet = draft.subnet;
