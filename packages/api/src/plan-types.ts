@@ -64,9 +64,10 @@ export type Op =
       /** the decky spec this container is created from (for writing the service config file) */
       spec: ResolvedDecky;
     })
-  | (OpBase & { op: 'start-container'; decky: string; name: string })
-  | (OpBase & { op: 'stop-container'; decky: string; name: string; id: string })
-  | (OpBase & { op: 'remove-container'; decky: string; name: string; id: string });
+  /* `fleet` on the ops below is informational (plan text); optional so older producers stay valid. */
+  | (OpBase & { op: 'start-container'; decky: string; fleet?: string; name: string })
+  | (OpBase & { op: 'stop-container'; decky: string; fleet?: string; name: string; id: string })
+  | (OpBase & { op: 'remove-container'; decky: string; fleet?: string; name: string; id: string });
 
 export type OpKind = Op['op'];
 
