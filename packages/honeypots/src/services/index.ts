@@ -6,10 +6,12 @@
 import type { ServiceModule } from '../runtime/types.js';
 // --- imports: one line per service module (append below) ---
 
+import { sshService } from './ssh.js';
 // --- end imports ---
 
 export const registry: Record<string, ServiceModule> = {
   // --- entries: one line per service name (append below) ---
+  ssh: sshService,
   // --- end entries ---
 };
 

@@ -1,0 +1,175 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import ssh2 from 'ssh2';
+import type { ClientChannel } from 'ssh2';
+import { makeTestContext, type TestContext } from '../runtime/test-context.js';
+import type { RunningService } from '../runtime/types.js';
+import { identOf, keyFingerprint, startSsh, SSH_LIMITS } from './ssh.js';
+
+const { Client, utils } = ssh2;
+
+interface Conn {
+  client: InstanceType<typeof Client>;
+  ready: Promise<void>;
+}
+
+function connect(port: number, opts: Partial<ssh2.ConnectConfig>): Conn {
+  const client = new Client();
+  const ready = new Promise<void>((resolve, reject) => {
+    client.once('ready', () => resolve());
+    client.once('error', reject);
+  });
+  client.connect({ host: '127.0.0.1', port, readyTimeout: 10_000, ...opts });
+  return { client, ready };
+}
+
+function exec(client: InstanceType<typeof Client>, cmd: string): Promise<{ out: string; code: number }> {
+  return new Promise((resolve, reject) => {
+    client.exec(cmd, (err, stream: ClientChannel) => {
+      if (err) return reject(err);
+      let out = '';
+      let code = -1;
+      stream.on('data', (d: Buffer) => (out += d.toString()));
+      stream.on('exit', (c: number) => (code = c));
+      stream.on('close', () => resolve({ out, code }));
+    });
+  });
+}
+
+describe('ssh honeypot', () => {
+  let t: TestContext;
+  let svc: RunningService;
+  let port: number;
+  beforeAll(async () => {
+    t = makeTestContext('ssh', { users: 'root:hunter2,admin:admin', kernel_version: '5.4.0-150-generic', ssh_version: 'SSH-2.0-OpenSSH_7.4' });
+    svc = await startSsh(t.ctx, { ...SSH_LIMITS, maxAuthAttempts: 3 });
+    port = svc.ports[0]!;
+  });
+  afterAll(async () => {
+    await svc.close();
+    t.cleanup();
+  });
+
+  it('computes the ident and fingerprints', () => {
+    expect(identOf('SSH-2.0-OpenSSH_9.2p1 Debian-2')).toBe('OpenSSH_9.2p1 Debian-2');
+    expect(identOf(undefined)).toBe('OpenSSH_8.9p1 Ubuntu-3ubuntu0.6');
+    expect(keyFingerprint(Buffer.from('x'))).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/);
+  });
+
+  it('rejects a wrong password and records the attempt', async () => {
+    const { client, ready } = connect(port, { username: 'root', password: 'wrong' });
+    await expect(ready).rejects.toThrow(/authentication methods failed/i);
+    client.end();
+    const ev = await t.waitFor((e) => e.event === 'auth_attempt' && e.secret === 'wrong');
+    expect(ev).toMatchObject({ principal: 'root', secret_kind: 'plaintext', secret_b64: Buffer.from('wrong').toString('base64'), success: false, src_ip: '127.0.0.1', dst_port: port });
+  });
+
+  it('accepts a persona login and exec returns the persona kernel and exit status', async () => {
+    const { client, ready } = connect(port, { username: 'root', password: 'hunter2' });
+    await ready;
+    const r = await exec(client, 'uname -a');
+    expect(r.out).toMatch(/^Linux SRV-TEST-42 5\.4\.0-150-generic .*GNU\/Linux\n$/);
+    expect(r.code).toBe(0);
+    const bad = await exec(client, 'nosuchcmd');
+    expect(bad).toEqual({ out: 'bash: nosuchcmd: command not found\n', code: 127 });
+    client.end();
+    expect(await t.waitFor((e) => e.event === 'auth_attempt' && e.success === true)).toMatchObject({ principal: 'root', secret: 'hunter2' });
+    expect(await t.waitFor((e) => e.event === 'command' && e['command'] === 'uname -a')).toMatchObject({ principal: 'root', src_ip: '127.0.0.1' });
+  });
+
+  it('sends the persona ident', async () => {
+    const net = await import('node:net');
+    const line = await new Promise<string>((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('data', (d) => {
+        resolve(d.toString());
+        s.destroy();
+      });
+    });
+    expect(line).toBe('SSH-2.0-OpenSSH_7.4\r\n');
+  });
+
+  it('disconnects after the maximum number of auth attempts', async () => {
+    let tries = 0;
+    const client = new Client();
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    client.on('error', () => undefined);
+    client.connect({
+      host: '127.0.0.1',
+      port,
+      username: 'brute',
+      authHandler: (_methods: unknown, _partial: unknown, next: (m: unknown) => void) => {
+        tries++;
+        next(tries > 20 ? false : { type: 'password', username: 'brute', password: `guess${tries}` });
+      },
+    } as never);
+    await closed;
+    await new Promise((r) => setTimeout(r, 50));
+    const attempts = t.events.filter((e) => e.event === 'auth_attempt' && e.principal === 'brute');
+    expect(attempts.map((e) => e.secret)).toEqual(['guess1', 'guess2', 'guess3']);
+  });
+
+  it('interactive pty shell: prompt, echo, commands, exit', async () => {
+    const { client, ready } = connect(port, { username: 'admin', password: 'admin' });
+    await ready;
+    const out = await new Promise<string>((resolve, reject) => {
+      client.shell({ term: 'xterm' }, (err, stream) => {
+        if (err) return reject(err);
+        let buf = '';
+        stream.on('data', (d: Buffer) => {
+          buf += d.toString();
+          if (buf.endsWith('admin@SRV-TEST-42:~$ ') && !buf.includes('whoami')) stream.write('whoami\r');
+          if (buf.includes('whoami\r\nadmin\r\n') && buf.endsWith('$ ')) stream.write('exit\r');
+        });
+        stream.on('close', () => resolve(buf));
+      });
+    });
+    client.end();
+    expect(out).toContain('Welcome to Ubuntu 22.04.3 LTS (GNU/Linux 5.4.0-150-generic x86_64)');
+    expect(out).toContain('admin@SRV-TEST-42:~$ whoami\r\nadmin\r\n');
+    expect(out).toContain('logout');
+  });
+
+  it('logs and rejects public keys, and caps auth attempts', async () => {
+    const key = utils.generateKeyPairSync('ed25519');
+    const { client, ready } = connect(port, { username: 'deploy', privateKey: key.private, tryKeyboard: false });
+    await expect(ready).rejects.toThrow();
+    client.end();
+    const ev = await t.waitFor((e) => e.event === 'auth_attempt' && e.secret_kind === 'ssh_key');
+    expect(ev).toMatchObject({ principal: 'deploy', success: false, key_algo: 'ssh-ed25519' });
+    expect(ev.secret).toMatch(/^SHA256:/);
+  });
+
+  it('keyboard-interactive logins are checked and recorded', async () => {
+    const client = new Client();
+    const ready = new Promise<void>((resolve, reject) => {
+      client.once('ready', () => resolve());
+      client.once('error', reject);
+    });
+    client.on('keyboard-interactive', (_n, _i, _l, prompts, finish) => finish(prompts.map(() => 'admin')));
+    client.connect({ host: '127.0.0.1', port, username: 'admin', tryKeyboard: true, authHandler: ['keyboard-interactive'] as never });
+    await ready;
+    client.end();
+    expect(await t.waitFor((e) => e.event === 'auth_attempt' && e['method'] === 'keyboard-interactive')).toMatchObject({ principal: 'admin', secret: 'admin', success: true });
+  });
+
+  const haveSshpass = existsSync('/usr/bin/sshpass') && existsSync('/usr/bin/ssh');
+  it.skipIf(!haveSshpass)('works with the OpenSSH client (sshpass)', async () => {
+    const run = (pass: string) =>
+      new Promise<{ code: number; out: string }>((resolve) => {
+        execFile(
+          'sshpass',
+          ['-p', pass, 'ssh', '-p', String(port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'PubkeyAuthentication=no', '-o', 'LogLevel=ERROR', 'admin@127.0.0.1', 'uname -r; id'],
+          { timeout: 15_000 },
+          (err, stdout) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout }),
+        );
+      });
+    const ok = await run('admin');
+    expect(ok.out).toBe('5.4.0-150-generic\nuid=1001(admin) gid=1001(admin) groups=1001(admin),4(adm),27(sudo)\n');
+    expect(ok.code).toBe(0);
+    const bad = await run('nope');
+    expect(bad.code).not.toBe(0);
+    expect(await t.waitFor((e) => e.event === 'auth_attempt' && e.secret === 'nope')).toMatchObject({ principal: 'admin', success: false });
+  });
+});
