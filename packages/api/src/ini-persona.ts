@@ -39,7 +39,8 @@ export function applyPersona(
   const { config, errors } = catalog.coerce(service, raw);
   for (const error of errors) {
     const line = error.key === undefined ? section.line : (section.entries.find((e) => e.key === error.key)?.line ?? section.line);
-    report({ line, section: section.name, key: error.key }, error.message);
+    const message = error.key === undefined || error.message.includes(`"${error.key}"`) ? error.message : `${error.key}: ${error.message}`;
+    report({ line, section: section.name, key: error.key }, message);
   }
   if (Object.keys(config).length > 0) draft.serviceConfig[service] = config;
 }
