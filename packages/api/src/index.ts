@@ -6,3 +6,4 @@ export * from './spec-schema.js';
 export * from './labels.js';
 export * from './labels-inspect.js';
 export * from './test-fixtures.js';
+export * from './ini-import.js';

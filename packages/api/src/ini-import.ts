@@ -98,7 +98,7 @@ function deckyManifest(draft: DeckyDraft, fleet: string): Record<string, unknown
 }
 
 /** Names of the deckies a draft stands for (a set expands to name-01 .. name-NN). */
-export function expandedNames(draft: DeckyDraft): string[] {
+function expandedNames(draft: DeckyDraft): string[] {
   if (draft.replicas === undefined) return [draft.name];
   return Array.from({ length: draft.replicas }, (_, i) => `${draft.name}-${String(i + 1).padStart(2, '0')}`);
 }
