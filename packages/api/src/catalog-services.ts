@@ -1,0 +1,194 @@
+/**
+ * The service catalogue: every honeypot service decnet ships, the ports it claims
+ * and its typed persona config. Defaults are exported for the honeypot services;
+ * resolution never injects them into a decky's config.
+ */
+import type { ConfigValue, ServicePort } from './types.js';
+
+export type ConfigFieldType = 'string' | 'secret' | 'int' | 'bool' | 'textarea' | 'enum' | 'multi-enum';
+
+export interface ConfigField {
+  type: ConfigFieldType;
+  /** allowed values for enum / multi-enum */
+  values?: readonly string[];
+  default?: ConfigValue;
+  /** bounds for int */
+  min?: number;
+  max?: number;
+  description?: string;
+}
+
+export type ConfigSchema = Readonly<Record<string, ConfigField>>;
+
+export interface ServiceDef {
+  name: string;
+  ports: readonly ServicePort[];
+  config: ConfigSchema;
+  description: string;
+}
+
+const tcp = (...ports: number[]): ServicePort[] => ports.map((port) => ({ port, proto: 'tcp' as const }));
+const udp = (...ports: number[]): ServicePort[] => ports.map((port) => ({ port, proto: 'udp' as const }));
+const str = (description: string, def?: string): ConfigField =>
+  def === undefined ? { type: 'string', description } : { type: 'string', description, default: def };
+
+const shellConfig: ConfigSchema = {
+  ssh_version: str('version banner', 'SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.6'),
+  kernel_version: str('kernel shown by uname', '5.15.0-91-generic'),
+  users: str('accepted logins, user:pass,... (empty: every login fails)'),
+  hostname: str('hostname shown in the prompt (default: the decky hostname)'),
+};
+
+export const FAKE_APPS = ['none', 'wordpress', 'phpmyadmin', 'tomcat', 'jenkins'] as const;
+
+const httpConfig: ConfigSchema = {
+  server_header: str('Server response header', 'Apache/2.4.57 (Debian)'),
+  response_code: { type: 'int', default: 200, min: 100, max: 599, description: 'status code of the index page' },
+  fake_app: { type: 'enum', values: FAKE_APPS, default: 'none', description: 'web application to imitate' },
+  extra_headers: { type: 'textarea', description: 'extra response headers, one `Name: value` per line' },
+  custom_body: { type: 'textarea', description: 'body of the index page (b64: prefix for base64)' },
+};
+
+const smtpConfig: ConfigSchema = {
+  smtp_banner: str('220 greeting banner', 'mail.example.com ESMTP Postfix (Debian/GNU)'),
+  smtp_mta: str('MTA name shown in replies', 'Postfix'),
+};
+
+const defs: ServiceDef[] = [
+  { name: 'ssh', ports: tcp(22), config: shellConfig, description: 'SSH login honeypot' },
+  { name: 'telnet', ports: tcp(23), config: shellConfig, description: 'telnet login honeypot' },
+  { name: 'http', ports: tcp(80), config: httpConfig, description: 'HTTP server' },
+  {
+    name: 'https',
+    ports: tcp(443),
+    config: {
+      ...httpConfig,
+      tls_cn: str('common name of the self-signed certificate (default: the hostname)'),
+      tls_cert: { type: 'textarea', description: 'PEM certificate (b64: prefix for base64)' },
+      tls_key: { type: 'secret', description: 'PEM private key of tls_cert' },
+    },
+    description: 'HTTPS server',
+  },
+  { name: 'ftp', ports: tcp(21), config: { banner: str('220 greeting banner', '(vsFTPd 3.0.3)') }, description: 'FTP server' },
+  { name: 'tftp', ports: udp(69), config: {}, description: 'TFTP server' },
+  { name: 'smtp', ports: tcp(25, 587), config: smtpConfig, description: 'SMTP server' },
+  {
+    name: 'smtp_relay',
+    ports: tcp(25, 587),
+    config: {
+      ...smtpConfig,
+      relay_host: str('upstream relay host'),
+      relay_port: { type: 'int', default: 587, min: 1, max: 65535, description: 'upstream relay port' },
+      relay_user: str('upstream relay login'),
+      relay_password: { type: 'secret', description: 'upstream relay password' },
+      relay_tls: { type: 'bool', default: true, description: 'use STARTTLS to the upstream relay' },
+    },
+    description: 'SMTP open-relay bait',
+  },
+  { name: 'pop3', ports: tcp(110, 995), config: {}, description: 'POP3 server' },
+  { name: 'imap', ports: tcp(143, 993), config: {}, description: 'IMAP server' },
+  {
+    name: 'mysql',
+    ports: tcp(3306),
+    config: { mysql_version: str('server version', '8.0.36'), mysql_banner: str('full handshake version string') },
+    description: 'MySQL server',
+  },
+  { name: 'postgres', ports: tcp(5432), config: { pg_version: str('server version', '15.6') }, description: 'PostgreSQL server' },
+  { name: 'mssql', ports: tcp(1433), config: { mssql_version: str('server version', '15.0.2000.5') }, description: 'Microsoft SQL Server' },
+  { name: 'mongodb', ports: tcp(27017), config: { mongo_version: str('server version', '6.0.14') }, description: 'MongoDB server' },
+  {
+    name: 'redis',
+    ports: tcp(6379),
+    config: { redis_version: str('server version', '7.0.15'), os_string: str('os field of INFO', 'Linux 5.15.0-91-generic x86_64') },
+    description: 'Redis server',
+  },
+  {
+    name: 'elasticsearch',
+    ports: tcp(9200),
+    config: { es_version: str('server version', '8.12.2'), cluster_name: str('cluster name', 'elasticsearch') },
+    description: 'Elasticsearch REST API',
+  },
+  {
+    name: 'smb',
+    ports: tcp(445, 139),
+    config: {
+      workgroup: str('workgroup / domain', 'WORKGROUP'),
+      server_name: str('NetBIOS name (default: the hostname)'),
+      os_version: str('OS string', 'Windows 10 Pro 19045'),
+    },
+    description: 'SMB file sharing',
+  },
+  {
+    name: 'rdp',
+    ports: tcp(3389),
+    config: {
+      os_version: str('OS string', 'Windows 10 Pro'),
+      build: str('Windows build number', '19045'),
+      nla: { type: 'bool', default: true, description: 'require network level authentication' },
+    },
+    description: 'Remote Desktop',
+  },
+  {
+    name: 'ldap',
+    ports: tcp(389, 636),
+    config: { base_dn: str('base DN', 'DC=corp,DC=local'), domain: str('domain name', 'corp.local') },
+    description: 'LDAP directory',
+  },
+  { name: 'llmnr', ports: udp(5355, 5353), config: {}, description: 'LLMNR / mDNS responder' },
+  { name: 'vnc', ports: tcp(5900), config: { vnc_version: str('RFB protocol version', '003.008') }, description: 'VNC server' },
+  {
+    name: 'snmp',
+    ports: udp(161),
+    config: { snmp_community: str('accepted community string', 'public'), sys_descr: str('sysDescr value') },
+    description: 'SNMP agent',
+  },
+  {
+    name: 'sip',
+    ports: [...udp(5060), ...tcp(5060)],
+    config: { sip_server: str('Server header', 'Asterisk PBX 18.20.0'), sip_domain: str('SIP domain') },
+    description: 'SIP VoIP server',
+  },
+  { name: 'mqtt', ports: tcp(1883), config: { mqtt_version: str('broker version', 'mosquitto version 2.0.18') }, description: 'MQTT broker' },
+  { name: 'k8s', ports: tcp(6443, 8080), config: { k8s_version: str('gitVersion', 'v1.28.6') }, description: 'Kubernetes API server' },
+  { name: 'docker_api', ports: tcp(2375, 2376), config: { docker_version: str('engine version', '24.0.7') }, description: 'Docker Engine API' },
+  {
+    name: 'dns',
+    ports: [...udp(53), ...tcp(53)],
+    config: { bind_version: str('version.bind answer', '9.18.24'), domain: str('authoritative domain') },
+    description: 'DNS server',
+  },
+  { name: 'conpot', ports: [...tcp(502), ...udp(161), ...tcp(80)], config: {}, description: 'ICS/SCADA (modbus, snmp, http)' },
+];
+
+export const SERVICE_CATALOG: Readonly<Record<string, ServiceDef>> = Object.freeze(
+  Object.fromEntries(defs.map((d) => [d.name, d])),
+);
+
+/** Catalogue service names, sorted. */
+export const SERVICE_NAMES: readonly string[] = Object.freeze(defs.map((d) => d.name).sort());
+
+export function serviceDef(name: string): ServiceDef | undefined {
+  return Object.hasOwn(SERVICE_CATALOG, name) ? SERVICE_CATALOG[name] : undefined;
+}
+
+/** The documented defaults of a service's persona config (for honeypot services; never injected by resolve). */
+export function serviceConfigDefaults(name: string): Record<string, ConfigValue> {
+  const def = serviceDef(name);
+  const out: Record<string, ConfigValue> = {};
+  if (!def) return out;
+  for (const [key, field] of Object.entries(def.config)) if (field.default !== undefined) out[key] = field.default;
+  return out;
+}
+
+export function portKey(p: ServicePort): string {
+  return `${p.port}/${p.proto}`;
+}
+
+/**
+ * First port two port lists share, or undefined. Used to reject services of one decky
+ * that would bind the same port (http+https do not clash; smtp+smtp_relay do).
+ */
+export function sharedPort(a: readonly ServicePort[], b: readonly ServicePort[]): ServicePort | undefined {
+  const keys = new Set(a.map(portKey));
+  return b.find((p) => keys.has(portKey(p)));
+}
