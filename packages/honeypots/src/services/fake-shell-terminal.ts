@@ -76,8 +76,8 @@ export class LineEditor {
         this.buf.push(b);
         if (b < 0x80) echo += String.fromCharCode(b);
         else if ((b & 0xc0) !== 0x80) echo += '?';
-      } else {
-        echo += '\x07';
+      } else if (!echo.endsWith('\x07')) {
+        echo += '\x07'; // line full: one bell per chunk, not one per byte
       }
     }
     flush();

@@ -7,11 +7,13 @@ import type { ServiceModule } from '../runtime/types.js';
 // --- imports: one line per service module (append below) ---
 
 import { sshService } from './ssh.js';
+import { telnetService } from './telnet.js';
 // --- end imports ---
 
 export const registry: Record<string, ServiceModule> = {
   // --- entries: one line per service name (append below) ---
   ssh: sshService,
+  telnet: telnetService,
   // --- end entries ---
 };
 
