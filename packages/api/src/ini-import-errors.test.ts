@@ -86,6 +86,7 @@ describe('importIni: issues name file, line, section and key', () => {
       [30, 'web.ssh', undefined],
       [35, 'web.http', 'colour'],
       [37, 'web.http', undefined],
+      [39, 'general.ssh', undefined],
     ]);
     const messages = issues.map((i) => i[3]);
     expect(messages[1]).toBe('decky "web-01" would be defined twice: by a replica of [web] (amount = 2) on line 8 and by [web-01]');
@@ -97,6 +98,7 @@ describe('importIni: issues name file, line, section and key', () => {
     expect(messages[7]).toBe('[web.ssh] configures ssh, but its services are http; add ssh to services of [web]');
     expect(messages[8]).toBe('unknown key "colour" for service http; known keys: server_header, response_code, fake_app, extra_headers, custom_body');
     expect(messages[9]).toContain('cannot parse line');
+    expect(messages[10]).toBe('[general.ssh]: persona config applies to deckies, not to [general]');
   });
 
   it('persona values that fail the shared coercion; config for a custom service', () => {

@@ -23,6 +23,10 @@ export function applyPersona(
     return;
   }
   const draft = deckies.get(target);
+  if (!draft && (target === 'general' || target.startsWith('custom-'))) {
+    report(head, `[${section.name}]: persona config applies to deckies, not to [${target}]`);
+    return;
+  }
   if (!draft) {
     report(head, `[${section.name}] configures ${service} for decky "${target}", but there is no section [${target}]${replicaHint(target, service, deckies)}`);
     return;
