@@ -1,0 +1,246 @@
+/**
+ * The Engine port over dockerode. Honours DOCKER_HOST (docker-modem reads it); any
+ * failure to reach Docker becomes EngineUnavailableError ("unknown"), never an empty view.
+ */
+import Docker from 'dockerode';
+import { DecnetError, type ObservedContainer, type ObservedNetwork, type ObservedState } from '@decnet/api';
+import type { CreateContainerOp, CreateNetworkOp, Engine, LogLine, LogOptions } from './engine.js';
+import { EngineError, EngineUnavailableError, toEngineError } from './errors.js';
+import * as lab from './lab.js';
+import { LogDemuxer } from './log-demux.js';
+import {
+  containerCreateBody,
+  containerFromInspect,
+  containerFromList,
+  hostFilters,
+  isManagedBy,
+  networkCreateBody,
+  networkFromInspect,
+} from './mappers.js';
+import { resolveStateDir } from './paths.js';
+
+export interface DockerEngineOptions {
+  /** a ready client (tests); default: one built from DOCKER_HOST */
+  docker?: Docker;
+  /** client options merged over DOCKER_HOST's (e.g. socketPath) */
+  dockerOptions?: Docker.DockerOptions;
+  stateDir?: string;
+  /** per-request timeout for non-streaming calls, default 60 s ($DECNET_DOCKER_TIMEOUT_MS) */
+  timeoutMs?: number;
+}
+
+export class DockerEngine implements Engine {
+  readonly stateDir: string;
+  private client?: Docker;
+  private streamClient?: Docker;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly opts: DockerEngineOptions = {}) {
+    this.stateDir = resolveStateDir(opts.stateDir);
+    const envTimeout = Number(process.env['DECNET_DOCKER_TIMEOUT_MS']);
+    this.timeoutMs = opts.timeoutMs ?? (envTimeout > 0 ? envTimeout : 60_000);
+  }
+
+  private docker(stream = false): Docker {
+    if (this.opts.docker) return this.opts.docker;
+    try {
+      if (stream) return (this.streamClient ??= new Docker({ ...this.opts.dockerOptions }));
+      return (this.client ??= new Docker({ timeout: this.timeoutMs, ...this.opts.dockerOptions }));
+    } catch (err) {
+      throw new EngineUnavailableError(`cannot build a docker client: ${(err as Error).message}`, err);
+    }
+  }
+
+  private async call<T>(what: string, fn: (d: Docker) => Promise<T>, stream = false): Promise<T> {
+    const d = this.docker(stream);
+    try {
+      return await fn(d);
+    } catch (err) {
+      throw toEngineError(err, what);
+    }
+  }
+
+  /** Like call, but a refusal with one of `okStatus` counts as success (idempotent writes). */
+  private async write(what: string, okStatus: number[], fn: (d: Docker) => Promise<unknown>): Promise<void> {
+    try {
+      await this.call(what, fn);
+    } catch (err) {
+      if (err instanceof EngineError && err.statusCode !== undefined && okStatus.includes(err.statusCode)) return;
+      throw err;
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.call('ping the engine', (d) => d.ping());
+  }
+
+  async observe(hostId: string): Promise<ObservedState> {
+    const filters = hostFilters(hostId);
+    const [owned, networks, all, labs] = await Promise.all([
+      this.call('list containers', (d) => d.listContainers({ all: true, filters })),
+      this.call('list networks', (d) => d.listNetworks({ filters })),
+      this.call('list container names', (d) => d.listContainers({ all: true })),
+      lab.listLabs(),
+    ]);
+    const containers = owned.map(containerFromList).filter((c) => isManagedBy(c.labels, hostId));
+    const ownedIds = new Set(containers.map((c) => c.id));
+    const foreignNames = all
+      .filter((c) => !ownedIds.has(c.Id))
+      .map((c) => (c.Names?.[0] ?? '').replace(/^\//, ''))
+      .filter((n) => n !== '')
+      .sort();
+    return {
+      hostId,
+      containers: containers.sort((a, b) => a.name.localeCompare(b.name)),
+      networks: networks
+        .map(networkFromInspect)
+        .filter((n) => isManagedBy(n.labels, hostId))
+        .sort((a, b) => a.name.localeCompare(b.name)),
+      labs,
+      foreignNames,
+    };
+  }
+
+  async createNetwork(op: CreateNetworkOp): Promise<string> {
+    const parent = op.spec.lab ? lab.labNames(op.fleet).parent : op.spec.network.parent;
+    if (!parent) {
+      throw new DecnetError('NoParent', `fleet ${op.fleet} has no network.parent and is not a lab fleet`, 'set spec.network.parent or spec.lab: true');
+    }
+    const body = networkCreateBody(op, parent);
+    const net = await this.call(`create network ${op.name}`, (d) => d.createNetwork(body));
+    return net.id;
+  }
+
+  async removeNetwork(idOrName: string): Promise<void> {
+    await this.write(`remove network ${idOrName}`, [404], (d) => d.getNetwork(idOrName).remove());
+  }
+
+  async createContainer(op: CreateContainerOp): Promise<string> {
+    const body = containerCreateBody(op, { stateDir: this.stateDir });
+    const c = await this.call(`create container ${op.name}`, (d) => d.createContainer(body));
+    return c.id;
+  }
+
+  async startContainer(idOrName: string): Promise<void> {
+    await this.write(`start container ${idOrName}`, [304], (d) => d.getContainer(idOrName).start());
+  }
+
+  async stopContainer(idOrName: string): Promise<void> {
+    await this.write(`stop container ${idOrName}`, [304, 404], (d) => d.getContainer(idOrName).stop());
+  }
+
+  async removeContainer(idOrName: string): Promise<void> {
+    await this.write(`remove container ${idOrName}`, [404], (d) => d.getContainer(idOrName).remove({ force: true, v: true }));
+  }
+
+  async ensureLab(fleet: string, subnet: string, gateway: string): Promise<void> {
+    await lab.ensureLab(fleet, subnet, gateway);
+  }
+
+  async removeLab(fleet: string): Promise<void> {
+    await lab.removeLab(fleet);
+  }
+
+  async inspectContainer(idOrName: string): Promise<ObservedContainer | undefined> {
+    try {
+      return containerFromInspect(await this.call(`inspect container ${idOrName}`, (d) => d.getContainer(idOrName).inspect()));
+    } catch (err) {
+      if (err instanceof EngineError && err.statusCode === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** Raw inspect output (for `describe` and for tests checking hardening). */
+  async inspectContainerRaw(idOrName: string): Promise<Docker.ContainerInspectInfo | undefined> {
+    try {
+      return await this.call(`inspect container ${idOrName}`, (d) => d.getContainer(idOrName).inspect());
+    } catch (err) {
+      if (err instanceof EngineError && err.statusCode === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async inspectNetwork(idOrName: string): Promise<ObservedNetwork | undefined> {
+    try {
+      return networkFromInspect(await this.call(`inspect network ${idOrName}`, (d) => d.getNetwork(idOrName).inspect()));
+    } catch (err) {
+      if (err instanceof EngineError && err.statusCode === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async listContainerNames(): Promise<string[]> {
+    const all = await this.call('list container names', (d) => d.listContainers({ all: true }));
+    return all.map((c) => (c.Names?.[0] ?? '').replace(/^\//, '')).filter((n) => n !== '').sort();
+  }
+
+  async imageExists(ref: string): Promise<boolean> {
+    try {
+      await this.call(`inspect image ${ref}`, (d) => d.getImage(ref).inspect());
+      return true;
+    } catch (err) {
+      if (err instanceof EngineError && err.statusCode === 404) return false;
+      throw err;
+    }
+  }
+
+  async *logs(idOrName: string, opts: LogOptions = {}): AsyncIterable<LogLine> {
+    const info = await this.call(`inspect container ${idOrName}`, (d) => d.getContainer(idOrName).inspect());
+    const tty = info.Config?.Tty === true;
+    const base = {
+      stdout: true,
+      stderr: true,
+      timestamps: true,
+      ...(opts.since !== undefined ? { since: opts.since } : {}),
+      ...(opts.tail !== undefined ? { tail: opts.tail } : {}),
+      ...(opts.signal ? { abortSignal: opts.signal } : {}),
+    };
+    const demux = new LogDemuxer(true);
+    if (tty) yield* rawLines(await this.rawLogs(idOrName, base, opts.follow === true));
+    else if (!opts.follow) {
+      const buf = await this.call(`read logs of ${idOrName}`, (d) => d.getContainer(idOrName).logs({ ...base, follow: false }));
+      yield* demux.push(Buffer.isBuffer(buf) ? buf : Buffer.from(String(buf), 'binary'));
+      yield* demux.flush();
+    } else {
+      const stream = await this.call(
+        `follow logs of ${idOrName}`,
+        (d) => d.getContainer(idOrName).logs({ ...base, follow: true }),
+        true,
+      );
+      try {
+        for await (const chunk of stream as AsyncIterable<Buffer | string>) {
+          yield* demux.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk, 'binary'));
+        }
+      } catch (err) {
+        if (!opts.signal?.aborted) throw toEngineError(err, `follow logs of ${idOrName}`);
+      } finally {
+        (stream as { destroy?: () => void }).destroy?.();
+      }
+      yield* demux.flush();
+    }
+  }
+
+  private async rawLogs(idOrName: string, base: Docker.ContainerLogsOptions, follow: boolean): Promise<AsyncIterable<Buffer | string> | Iterable<Buffer | string>> {
+    if (follow) {
+      const s = await this.call(`follow logs of ${idOrName}`, (d) => d.getContainer(idOrName).logs({ ...base, follow: true }), true);
+      return s as AsyncIterable<Buffer | string>;
+    }
+    const buf = await this.call(`read logs of ${idOrName}`, (d) => d.getContainer(idOrName).logs({ ...base, follow: false }));
+    return [buf];
+  }
+}
+
+async function* rawLines(chunks: AsyncIterable<Buffer | string> | Iterable<Buffer | string>): AsyncIterable<LogLine> {
+  let partial = '';
+  for await (const chunk of chunks) {
+    const parts = (partial + chunk.toString()).split('\n');
+    partial = parts.pop() ?? '';
+    for (const p of parts) yield ttyLine(p.replace(/\r$/, ''));
+  }
+  if (partial !== '') yield ttyLine(partial);
+}
+
+function ttyLine(raw: string): LogLine {
+  const m = /^(\S+Z) (.*)$/s.exec(raw);
+  return m?.[1] !== undefined && m[2] !== undefined ? { stream: 'stdout', time: m[1], line: m[2] } : { stream: 'stdout', line: raw };
+}
