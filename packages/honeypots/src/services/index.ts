@@ -8,12 +8,14 @@ import type { ServiceModule } from '../runtime/types.js';
 
 import { sshService } from './ssh.js';
 import { telnetService } from './telnet.js';
+import { ftpService } from './ftp.js';
 // --- end imports ---
 
 export const registry: Record<string, ServiceModule> = {
   // --- entries: one line per service name (append below) ---
   ssh: sshService,
   telnet: telnetService,
+  ftp: ftpService,
   // --- end entries ---
 };
 
