@@ -124,7 +124,9 @@ export async function execute(plan: Plan, engine: Engine, opts: ExecuteOptions =
   };
   const s: ExecutionSummary = { ok: true, deckies: {}, fleets: {}, writes: 0, writesByKind: {}, done: 0, failed: 0, skipped: 0, durationMs: 0 };
   const fleetOf = new Map<string, string>();
-  for (const op of plan.ops) if (op.op === 'create-container') fleetOf.set(op.decky, op.fleet);
+  for (const op of plan.ops) {
+    if (op.op === 'create-container' || (!isFleetOp(op) && op.fleet !== undefined)) fleetOf.set(op.decky, op.fleet as string);
+  }
 
   const group = (op: Op): GroupResult => {
     const table = isFleetOp(op) ? s.fleets : s.deckies;

@@ -1,0 +1,63 @@
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeDecky, makeService } from '@decnet/api';
+import type { CreateContainerOp } from './engine.js';
+import { prepareServiceFiles } from './service-files.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 't4-files-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const svc = makeService('smtp_relay', { config: { smtp_banner: 'ESMTP' }, secretKeys: ['relay_password'] });
+const spec = makeDecky('mail-01', 'lab', { services: [svc] });
+const op: CreateContainerOp = {
+  op: 'create-container',
+  wave: 2,
+  cause: 'c',
+  decky: 'mail-01',
+  fleet: 'lab',
+  role: 'service',
+  service: 'smtp_relay',
+  name: 'lab-mail-01-smtp_relay',
+  labels: {},
+  container: { role: 'service', image: 'x', baseName: 'lab-mail-01', service: svc, hasSecrets: true },
+  spec,
+};
+
+describe('prepareServiceFiles', () => {
+  it('writes the runtime config with secrets and creates the quarantine dir', async () => {
+    const path = await prepareServiceFiles(dir, op, { 'mail-01': { smtp_relay: { relay_password: 'hunter2' } } });
+    expect(path).toBe(join(dir, 'config/lab/mail-01/smtp_relay.json'));
+    const content = JSON.parse(await readFile(path, 'utf8'));
+    expect(content).toEqual({
+      decky: 'mail-01',
+      fleet: 'lab',
+      service: 'smtp_relay',
+      hostname: spec.hostname,
+      ports: svc.ports,
+      config: { smtp_banner: 'ESMTP', relay_password: 'hunter2' },
+    });
+    expect((await stat(path)).mode & 0o777).toBe(0o644);
+    expect((await stat(join(dir, 'config/lab'))).mode & 0o777).toBe(0o700);
+    expect((await stat(join(dir, 'quarantine/lab/mail-01/smtp_relay'))).isDirectory()).toBe(true);
+  });
+  it('preserves secret values from the existing file when healing without secrets', async () => {
+    const changed = { ...op, container: { ...op.container, service: { ...svc, config: { smtp_banner: 'NEW' } } } } as CreateContainerOp;
+    const path = await prepareServiceFiles(dir, changed);
+    const content = JSON.parse(await readFile(path, 'utf8'));
+    expect(content.config).toEqual({ smtp_banner: 'NEW', relay_password: 'hunter2' });
+  });
+  it('fails with SecretUnavailable when neither the bundle nor a file has the value', async () => {
+    const other = { ...op, decky: 'mail-02', name: 'lab-mail-02-smtp_relay' };
+    await expect(prepareServiceFiles(dir, other, {})).rejects.toMatchObject({ code: 'SecretUnavailable' });
+  });
+  it('writes nothing for a base container', async () => {
+    expect(await prepareServiceFiles(dir, { ...op, role: 'base', container: { role: 'base', image: 'i', hostname: 'h', network: 'n', ip: '1.2.3.4', sysctls: {} } })).toBe('');
+  });
+});
