@@ -80,6 +80,28 @@ describe('foldEvents', () => {
       }),
     );
   });
+  it('an older event for a key with an open group starts its own group and loses nothing', () => {
+    const f = new EventFolder();
+    expect(f.push(ev(1000))).toEqual([]);
+    expect(brief(f.push(ev(0)))).toEqual(['connection@1000']);
+    expect(brief(f.flush())).toEqual(['connection@0']);
+  });
+
+  it('property: with times out of order, counts are conserved and streaming equals batch', () => {
+    const arb = fc.array(fc.record({ ms: fc.integer({ min: 0, max: 5000 }), ip: fc.constantFrom('a', 'b', 'c'), type: fc.constantFrom('connection', 'command') }), {
+      maxLength: 80,
+    });
+    fc.assert(
+      fc.property(arb, fc.integer({ min: 1, max: 20 }), (rows, maxBuffered) => {
+        const input = rows.map((r) => ev(r.ms, r.type, r.ip));
+        const f = new EventFolder({ maxBuffered });
+        const streamed = [...input.flatMap((e) => f.push(e)), ...f.flush()];
+        expect(streamed).toEqual(foldEvents(input, { maxBuffered }));
+        expect(streamed.reduce((n, e) => n + (e.count ?? 1), 0)).toBe(input.length);
+        expect(streamed.filter((e) => e.event === 'command')).toEqual(input.filter((e) => e.event === 'command'));
+      }),
+    );
+  });
 });
 
 describe('EventFolder streaming', () => {

@@ -57,6 +57,11 @@ export class EventFolder {
       if (g && Math.abs(t - g.start) < this.windowMs) {
         g.count += n;
       } else {
+        if (g) {
+          // only reachable with times going backwards: the old group is done
+          g.open = false;
+          this.groups.delete(key);
+        }
         const entry: Entry = { event: ev, count: n, start: t, open: true, key };
         this.groups.set(key, entry);
         this.buffered.push(entry);
@@ -76,7 +81,7 @@ export class EventFolder {
 
   /** Closes every group and returns all held events. */
   flush(): AttackerEvent[] {
-    for (const g of this.groups.values()) g.open = false;
+    for (const e of this.buffered) e.open = false;
     this.groups.clear();
     return this.drain();
   }
@@ -86,12 +91,16 @@ export class EventFolder {
     return this.buffered.length;
   }
 
+  /**
+   * Groups are kept in creation order, which is start order unless event times go
+   * backwards; stopping at the first group still open keeps this O(closed groups), and
+   * an out-of-order group merely closes a little late (folding still checks its window).
+   */
   private closeOlderThan(now: number): void {
     for (const [key, g] of this.groups) {
-      if (now >= g.start + this.windowMs) {
-        g.open = false;
-        this.groups.delete(key);
-      }
+      if (now < g.start + this.windowMs) break;
+      g.open = false;
+      this.groups.delete(key);
     }
   }
 

@@ -72,6 +72,7 @@ export class WorkQueue {
 
   /** Adds `key` after the delay its rate limiter gives (records one more failure). */
   addRateLimited(key: string): void {
+    if (this.shuttingDown) return;
     this.addAfter(key, this.limiter.when(key));
   }
 
