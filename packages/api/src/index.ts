@@ -18,3 +18,6 @@ export * from './catalog-distros.js';
 export * from './os-profiles.js';
 export * from './hostnames.js';
 export * from './coerce.js';
+export * from './ip-alloc.js';
+export * from './resolve-services.js';
+export * from './resolve.js';
