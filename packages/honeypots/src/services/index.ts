@@ -9,6 +9,12 @@ import type { ServiceModule } from '../runtime/types.js';
 import { sshService } from './ssh.js';
 import { telnetService } from './telnet.js';
 import { ftpService } from './ftp.js';
+import { httpService } from './http.js';
+import { smtpService } from './smtp.js';
+import { pop3Service } from './pop3.js';
+import { redisService } from './redis.js';
+import { mysqlService } from './mysql.js';
+import { genericService } from './generic.js';
 // --- end imports ---
 
 export const registry: Record<string, ServiceModule> = {
@@ -16,6 +22,12 @@ export const registry: Record<string, ServiceModule> = {
   ssh: sshService,
   telnet: telnetService,
   ftp: ftpService,
+  http: httpService,
+  smtp: smtpService,
+  pop3: pop3Service,
+  redis: redisService,
+  mysql: mysqlService,
+  generic: genericService,
   // --- end entries ---
 };
 
