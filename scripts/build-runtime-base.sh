@@ -2,7 +2,7 @@
 # Build the local decnet runtime base image offline (no pulls):
 #   scripts/build-runtime-base.sh [--force] [TAG]
 # TAG defaults to decnet/runtime-base:<version of the root package.json>; the
-# default tag is also tagged :latest. The image is a `docker import` of a rootfs
+# default tag (given or implied) is also tagged :latest. The image is a `docker import` of a rootfs
 # holding this machine's node binary and the libraries ldd lists, busybox
 # (from Debian's busybox-static) with a few applet symlinks, /etc/passwd and
 # /etc/group (root, nobody), /tmp and /etc/ssl/certs when present.
@@ -27,7 +27,8 @@ done
 VERSION="$(node -p "require('$ROOT/package.json').version")"
 DEFAULT_TAG="decnet/runtime-base:$VERSION"
 ALSO_LATEST=0
-if [ -z "$TAG" ]; then TAG="$DEFAULT_TAG"; ALSO_LATEST=1; fi
+[ -n "$TAG" ] || TAG="$DEFAULT_TAG"
+if [ "$TAG" = "$DEFAULT_TAG" ]; then ALSO_LATEST=1; fi
 
 docker info >/dev/null 2>&1 || die "docker does not answer; run scripts/ensure-engine.sh first"
 

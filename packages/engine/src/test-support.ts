@@ -11,9 +11,10 @@ import { removeLab } from './lab.js';
 export const run = promisify(execFile);
 const SCRIPTS = fileURLToPath(new URL('../../../scripts/', import.meta.url));
 
-/** The runtime base image (node + busybox), built offline by our script when missing. */
+/** The runtime base image (node + busybox; $DECNET_BASE_IMAGE or the default tag), built offline by our script when missing. */
 export async function runtimeImage(): Promise<string> {
-  const { stdout } = await run('bash', [`${SCRIPTS}build-runtime-base.sh`], { encoding: 'utf8' });
+  const tag = process.env['DECNET_BASE_IMAGE'];
+  const { stdout } = await run('bash', [`${SCRIPTS}build-runtime-base.sh`, ...(tag ? [tag] : [])], { encoding: 'utf8' });
   return stdout.trim().split('\n').pop() ?? '';
 }
 
