@@ -32,7 +32,7 @@ export function readGeneral(section: IniSection, lab: boolean, report: Report): 
       if (!isIPv4(entry.value)) report(where, `gw "${entry.value}" is not an IPv4 address`);
       else draft.gateway = entry.value;
     } else if (entry.key === 'interface') {
-      if (!/^[A-Za-z0-9_.:@-]{1,15}$/.test(entry.value)) report(where, `interface "${entry.value}" is not a network interface name`);
+      if (!/^[A-Za-z0-9_.@-]{1,15}$/.test(entry.value)) report(where, `interface "${entry.value}" is not a network interface name`);
       else draft.parent = entry.value;
     } else {
       report(where, `unknown key "${entry.key}" in [general]; known keys: ${GENERAL_KEYS.join(', ')}`);

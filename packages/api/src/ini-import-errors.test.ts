@@ -122,6 +122,14 @@ describe('importIni: issues name file, line, section and key', () => {
     expect(noGw).toEqual([{ file: '<ini>', line: 1, section: 'general', message: expect.stringContaining('gw is required') }]);
   });
 
+  it('malformed gw and interface values', () => {
+    const { issues } = importIni('[general]\nnet = 10.0.0.0/24\ngw = router\ninterface = eth1;rm -rf\n');
+    expect(issues.map((i) => [i.line, i.key, i.message])).toEqual([
+      [3, 'gw', 'gw "router" is not an IPv4 address'],
+      [4, 'interface', 'interface "eth1;rm -rf" is not a network interface name'],
+    ]);
+  });
+
   it('custom sections without [general]; a set name too long for its replica suffix; empty services', () => {
     const text = `[custom-x]\nbinary = x:1\nports = 1\n\n[${'a'.repeat(61)}]\namount = 2\nservices = ssh\n\n[e]\nservices = ,\n`;
     const { issues } = importIni(text);

@@ -17,8 +17,6 @@ export interface IniImportOptions {
   fleetName?: string;
   /** build a lab fleet: `lab: true`, no parent interface */
   lab?: boolean;
-  /** catalogue to check names and coerce config against (default: the shared catalogues) */
-  catalog?: IniCatalog;
 }
 
 export interface IniImportResult {
