@@ -11,7 +11,8 @@ import type { ObservedState } from './types.js';
 import type { DesiredState, PlanOptions } from './planner.js';
 
 export interface DeckyConflict {
-  conflict: PlanConflict;
+  /** absent when the refusal was already reported for another decky (pairs) */
+  conflict?: PlanConflict;
   /** the submitted decky that must not be built */
   decky?: string;
 }
@@ -113,7 +114,9 @@ export function checkDeckyConflicts(
     // IPs: unique within a fleet
     for (const E of sorted) {
       if (E.name !== D.name && E.fleet === D.fleet && E.ip === D.ip) {
-        out.push({ decky: D.name, conflict: { code: 'IpTaken', message: `decky ${D.name} and decky ${E.name} (fleet ${D.fleet}) are both submitted with IP ${D.ip}`, hint: 'give one of them another IP' } });
+        // reported once per pair (by the first in name order), both are blocked
+        const conflict = { code: 'IpTaken', message: `deckies ${[D.name, E.name].sort().join(' and ')} (fleet ${D.fleet}) are both submitted with IP ${D.ip}`, hint: 'give one of them another IP' };
+        out.push(D.name < E.name ? { decky: D.name, conflict } : { decky: D.name });
         blocked = true;
         break;
       }

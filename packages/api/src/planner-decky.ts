@@ -69,7 +69,7 @@ export function planDecky(input: DeckyPlanInput): Op[] {
   /** undefined: keep; otherwise the reason to (re)create */
   const reason = (c: GroupedContainer | undefined, role: 'base' | 'service', service?: string): string | undefined => {
     if (!c) return gone ?? (O ? 'container missing' : 'new decky');
-    if (!c.decoded) return input.replaceBroken ? `labels invalid (${c.error?.code ?? 'unknown'}), --force` : undefined;
+    if (!c.decoded) return input.replaceBroken ? `labels invalid: ${c.error?.code ?? 'unknown'}, --force` : undefined;
     if (BROKEN.has(c.container.state)) return `container ${c.container.state}`;
     if (partUpToDate(c.decoded.spec, D, role, service)) return undefined;
     return role === 'base'
@@ -90,7 +90,7 @@ export function planDecky(input: DeckyPlanInput): Op[] {
     const first = serviceNames[0];
     const changed = specDiff(O.spec, D);
     if (first !== undefined && changed.length > 0) {
-      svcWhy.set(first, `records generation ${generation} (spec changed: ${changed.join(', ')}; no container part changed)`);
+      svcWhy.set(first, `records generation ${generation}: spec changed in ${changed.join(', ')}, no container part did`);
     }
   }
 

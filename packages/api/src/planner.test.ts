@@ -86,7 +86,7 @@ describe('plan: building and re-applying', () => {
       '2 start-container web-01-http',
     ]);
     expect(r.plan.ops[0]?.cause).toBe('service ssh removed from spec');
-    expect(r.plan.ops[1]?.cause).toMatch(/^records generation 2 \(spec changed: services/);
+    expect(r.plan.ops[1]?.cause).toMatch(/^records generation 2: spec changed in services/);
     expect(gen(r.after, 'web-01-http')).toBe('2');
     expect(replan(r.after, removed).ops).toEqual([]);
   });
@@ -95,7 +95,7 @@ describe('plan: building and re-applying', () => {
     const d2 = { fleets: [lab], deckies: [{ ...web, mutateInterval: 3600 }, db] };
     const { plan: p, after } = deploy(base(), d2);
     expect(opLines(p)).toEqual(['2 remove-container web-01-http', '2 create-container web-01-http', '2 start-container web-01-http']);
-    expect(p.ops[0]?.cause).toBe('records generation 2 (spec changed: mutateInterval; no container part changed)');
+    expect(p.ops[0]?.cause).toBe('records generation 2: spec changed in mutateInterval, no container part did');
     expect(replan(after, d2).ops).toEqual([]);
     // and the following change goes to generation 3
     expect(replan(after, desired).generations['web-01']).toBe(3);
@@ -243,7 +243,9 @@ describe('plan: conflicts and foreign objects', () => {
     expect(replan(observedFromPlan(o, p3), { fleets: [lab], deckies: [thief, web] }).ops).toEqual([]);
     // two submitted deckies with one IP
     const twin = makeDecky('twin', 'lab', { ip: web.ip });
-    expect(replan(emptyHost(), { fleets: [lab], deckies: [web, twin] }).conflicts.map((c) => c.code)).toEqual(['IpTaken', 'IpTaken']);
+    const pair = replan(emptyHost(), { fleets: [lab], deckies: [web, twin] });
+    expect(pair.conflicts).toEqual([expect.objectContaining({ code: 'IpTaken', message: expect.stringContaining('twin and web-01') })]);
+    expect(pair.ops.filter((x) => x.wave === 2)).toEqual([]);
   });
 
   it('refuses to touch a decky with invalid labels unless forced', () => {

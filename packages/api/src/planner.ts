@@ -76,11 +76,11 @@ export function plan(observed: ObservedState, desired: DesiredState, opts: PlanO
     }
     if (have) {
       const live = g.deckies.filter((d) => d.fleet === F.name);
-      const what = have.spec ? changedFleetFields(have.spec, F) : `labels unreadable (${have.error?.code ?? '?'})`;
+      const what = have.spec ? changedFleetFields(have.spec, F) : `labels unreadable: ${have.error?.code ?? '?'}`;
       if (!force) {
         conflicts.push({
           code: 'NetworkChanged',
-          message: `fleet ${F.name}: network ${netName} was created from a different fleet spec (${what}); recreating it would remove ${
+          message: `fleet ${F.name}: network ${netName} was created from a different fleet spec (changed: ${what}); recreating it would remove ${
             live.length === 0 ? 'no deckies' : `its live deckies: ${live.map((d) => d.name).join(', ')}`
           }`,
           hint: 'labels are immutable: re-run with --force to remove the fleet containers, recreate the network and all its deckies',
@@ -88,10 +88,10 @@ export function plan(observed: ObservedState, desired: DesiredState, opts: PlanO
         continue;
       }
       recreated.add(F.name);
-      for (const d of live) wave0.push(...removalOps(d, 0, `network of fleet ${F.name} recreated (--force)`));
-      wave0.push({ wave: 0, op: 'remove-network', fleet: F.name, name: netName, id: have.network.id, cause: `fleet spec changed: ${what} (--force)` });
+      for (const d of live) wave0.push(...removalOps(d, 0, `network of fleet ${F.name} recreated, --force`));
+      wave0.push({ wave: 0, op: 'remove-network', fleet: F.name, name: netName, id: have.network.id, cause: `fleet spec changed: ${what}, --force` });
       if (F.lab && !g.labs.includes(F.name)) wave0.push(labOp('lab plumbing missing'));
-      wave0.push(createNet(`fleet spec changed: ${what} (--force)`));
+      wave0.push(createNet(`fleet spec changed: ${what}, --force`));
       continue;
     }
     if (F.lab && !g.labs.includes(F.name)) wave0.push(labOp('new lab fleet'));
@@ -102,8 +102,8 @@ export function plan(observed: ObservedState, desired: DesiredState, opts: PlanO
   const builds: Array<{ D: ResolvedDecky; O?: ObservedDecky; submitted: boolean }> = [];
   const blocked = new Set<string>();
   for (const c of checkDeckyConflicts(g, observed, desired, opts, leaving, recreated)) {
-    conflicts.push(c.conflict);
-    if (c.decky) blocked.add(c.decky);
+    if (c.conflict) conflicts.push(c.conflict);
+    if (c.decky !== undefined) blocked.add(c.decky);
   }
   for (const D of sortByName(desired.deckies)) {
     if (blocked.has(D.name)) continue;
@@ -146,7 +146,7 @@ export function plan(observed: ObservedState, desired: DesiredState, opts: PlanO
     const hash = canonicalHash(D);
     const generation = O?.generation === undefined ? 1 : O.hash === hash ? O.generation : O.generation + 1;
     if (submitted) generations[D.name] = generation;
-    const gone = recreated.has(D.fleet) ? `network of fleet ${D.fleet} recreated (--force)` : undefined;
+    const gone = recreated.has(D.fleet) ? `network of fleet ${D.fleet} recreated, --force` : undefined;
     wave2.push(
       ...planDecky({
         desired: D,
@@ -180,7 +180,7 @@ export function plan(observed: ObservedState, desired: DesiredState, opts: PlanO
   return { ops: [...wave0, ...wave1, ...wave2, ...wave3], conflicts, generations };
 }
 
-export function invalidLabels(d: ObservedDecky, action: string): PlanConflict {
+function invalidLabels(d: ObservedDecky, action: string): PlanConflict {
   const first = d.errors.slice(0, 3).map((e) => `${e.container}: ${e.code} (${e.message})`).join('; ');
   return {
     code: 'InvalidLabels',
@@ -190,7 +190,11 @@ export function invalidLabels(d: ObservedDecky, action: string): PlanConflict {
 }
 
 function changedFleetFields(a: ResolvedFleet, b: ResolvedFleet): string {
-  const keys = ['network', 'lab', 'labels', 'mutateInterval', 'logTarget', 'customServices'] as const;
-  const changed = keys.filter((k) => canonicalHash(a[k] ?? null) !== canonicalHash(b[k] ?? null));
-  return changed.length === 0 ? 'unchanged fields' : `changed: ${changed.join(', ')}`;
+  const keys = ['lab', 'labels', 'mutateInterval', 'logTarget', 'customServices'] as const;
+  const net = ['mode', 'parent', 'subnet', 'gateway'] as const;
+  const changed = [
+    ...net.filter((k) => a.network[k] !== b.network[k]).map((k) => `network.${k}`),
+    ...keys.filter((k) => canonicalHash(a[k] ?? null) !== canonicalHash(b[k] ?? null)),
+  ];
+  return changed.length === 0 ? 'no field' : changed.join(', ');
 }
