@@ -27,3 +27,4 @@ export * from './parts.js';
 export * from './planner.js';
 export * from './plan-text.js';
 export * from './plan-sim.js';
+export * from './to-manifest.js';
