@@ -154,6 +154,31 @@ describe('ftp honeypot', () => {
     expect(t.events.filter((e) => e.event === 'auth_attempt' && e.principal === 'root').map((e) => e.secret)).toEqual(['toor', 'admin']);
   });
 
+  it('passive data connections only admit the control connection\'s peer', async () => {
+    const c = await rawConnect(port);
+    await c.expect('220 ');
+    c.send('USER anonymous\r\nPASS x\r\nPASV\r\n');
+    const line = await c.expect(/227 .*\r\n/);
+    const m = /\((\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\)/.exec(line)!;
+    const dport = Number(m[5]) * 256 + Number(m[6]);
+    // a thief from another address (127.0.0.2) is dropped ...
+    const thief = net.connect({ port: dport, host: '127.0.0.1', localAddress: '127.0.0.2' });
+    thief.on('error', () => undefined);
+    const stolen = await new Promise<string>((resolve) => {
+      let d = '';
+      thief.on('data', (b: Buffer) => (d += b.toString()));
+      thief.on('close', () => resolve(d));
+    });
+    expect(stolen).toBe('');
+    // ... and the real client still gets its listing
+    const data = net.connect(dport, '127.0.0.1');
+    await new Promise<void>((r) => data.once('connect', () => r()));
+    c.send('NLST\r\n');
+    expect(await readAll(data)).toContain('README.txt');
+    await c.expect('226 ');
+    c.close();
+  });
+
   it('survives garbage and overlong lines', async () => {
     const c = await rawConnect(port);
     await c.expect('220 ');

@@ -154,6 +154,22 @@ describe('ssh honeypot', () => {
     expect(await t.waitFor((e) => e.event === 'auth_attempt' && e['method'] === 'keyboard-interactive')).toMatchObject({ principal: 'admin', secret: 'admin', success: true });
   });
 
+  it('survives non-SSH garbage and keeps serving', async () => {
+    const net = await import('node:net');
+    for (const junk of [Buffer.from('GET / HTTP/1.0\r\n\r\n'), Buffer.from('SSH-2.0-x\r\n' + '\xff'.repeat(40000), 'latin1'), Buffer.alloc(70000, 0)]) {
+      await new Promise<void>((resolve) => {
+        const s = net.connect(port, '127.0.0.1', () => s.write(junk));
+        s.on('error', () => resolve());
+        s.on('close', () => resolve());
+        setTimeout(() => s.destroy(), 1000);
+      });
+    }
+    const { client, ready } = connect(port, { username: 'admin', password: 'admin' });
+    await ready;
+    expect((await exec(client, 'whoami')).out).toBe('admin\n');
+    client.end();
+  });
+
   const haveSshpass = existsSync('/usr/bin/sshpass') && existsSync('/usr/bin/ssh');
   it.skipIf(!haveSshpass)('works with the OpenSSH client (sshpass)', async () => {
     const run = (pass: string) =>
