@@ -2,7 +2,7 @@
  * Executor scheduling against an in-memory implementation of the Engine *port* (it
  * records calls; it does not imitate Docker). Real-engine runs are in docker-engine.test.ts.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -136,6 +136,18 @@ describe('execute', () => {
     expect(s.writes).toBe(1);
     expect(s.skipped).toBe(5);
     expect(s.ok).toBe(false);
+  });
+
+  it('a file-system error is a failed op, not an unreachable engine', async () => {
+    const blocker = join(stateDir, 'a-file');
+    await writeFile(blocker, 'x');
+    const e = new RecordingEngine(join(blocker, 'state'));
+    const svcOp = deckyOps('s1')[0] as CreateContainerOp;
+    const svc = { ...svcOp, role: 'service' as const, name: 's1-x', container: { role: 'service' as const, image: 'i', baseName: 's1', hasSecrets: false, service: { name: 'x', image: 'i', ports: [], config: {}, secretKeys: [] } } };
+    const s = await execute(plan([svc, ...deckyOps('s2')]), asEngine(e));
+    expect(s.aborted).toBeUndefined();
+    expect(s.deckies['s1']).toMatchObject({ status: 'failed', failure: { code: 'StateDirError' } });
+    expect(s.deckies['s2']).toMatchObject({ status: 'ok', done: 2 });
   });
 
   it('refuses plans with conflicts or broken wave order, before any call', async () => {

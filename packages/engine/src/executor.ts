@@ -7,7 +7,7 @@
  */
 import { DecnetError, type Op, type OpKind, type Plan, type SecretBundle } from '@decnet/api';
 import type { Engine } from './engine.js';
-import { isUnavailable } from './errors.js';
+import { EngineUnavailableError } from './errors.js';
 import { prepareServiceFiles } from './service-files.js';
 
 export interface ErrorInfo {
@@ -168,7 +168,8 @@ export async function execute(plan: Plan, engine: Engine, opts: ExecuteOptions =
       g.status = 'failed';
       g.failure = { index, op: op.op, target: opTarget(op), ...info };
       s.failed++;
-      if (isUnavailable(err) || info.code === 'EngineUnavailable') s.aborted ??= info;
+      // engine methods wrap transport failures; a raw ENOENT from the file system is not one
+      if (err instanceof EngineUnavailableError || info.code === 'EngineUnavailable') s.aborted ??= info;
       emit({ kind: 'failed', index, op, error: info, ms: performance.now() - started });
     }
   };

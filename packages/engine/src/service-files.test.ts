@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,5 +59,15 @@ describe('prepareServiceFiles', () => {
   });
   it('writes nothing for a base container', async () => {
     expect(await prepareServiceFiles(dir, { ...op, role: 'base', container: { role: 'base', image: 'i', hostname: 'h', network: 'n', ip: '1.2.3.4', sysctls: {} } })).toBe('');
+  });
+});
+
+describe('prepareServiceFiles on an unusable state dir', () => {
+  it('fails with a typed StateDirError', async () => {
+    const blocker = join(dir, 'a-file');
+    await writeFile(blocker, 'x');
+    await expect(prepareServiceFiles(join(blocker, 'state'), op, { 'mail-01': { smtp_relay: { relay_password: 'x' } } })).rejects.toMatchObject({
+      code: 'StateDirError',
+    });
   });
 });

@@ -52,6 +52,19 @@ export async function resolveSecrets(path: string, op: CreateContainerOp, secret
 
 /** Writes `<stateDir>/config/.../<service>.json` atomically and makes the quarantine dir. */
 export async function prepareServiceFiles(stateDir: string, op: CreateContainerOp, secrets?: SecretBundle): Promise<string> {
+  try {
+    return await writeServiceFiles(stateDir, op, secrets);
+  } catch (err) {
+    if (err instanceof DecnetError) throw err;
+    throw new DecnetError(
+      'StateDirError',
+      `cannot write the files of ${op.name} under ${stateDir}: ${(err as Error).message}`,
+      'decnet needs a writable state dir (DECNET_STATE_DIR, default /var/lib/decnet)',
+    );
+  }
+}
+
+async function writeServiceFiles(stateDir: string, op: CreateContainerOp, secrets?: SecretBundle): Promise<string> {
   const c = op.container;
   if (c.role !== 'service') return '';
   const path = serviceConfigPath(stateDir, op.fleet, op.decky, c.service.name);
