@@ -28,3 +28,4 @@ export * from './planner.js';
 export * from './plan-text.js';
 export * from './plan-sim.js';
 export * from './to-manifest.js';
+export * from './crds.js';

@@ -15,7 +15,7 @@ import { API_VERSION, type ServicePort } from './types.js';
 
 export const DNS_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
 export const SERVICE_NAME_PATTERN = '^[a-z][a-z0-9_-]{0,30}$';
-const HOSTNAME_PATTERN = '^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$';
+const HOSTNAME_PATTERN = '^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$';
 const IMAGE_PATTERN = '^[a-z0-9][A-Za-z0-9._/:@-]{0,254}$';
 const LABEL_KEY_PATTERN = '^[A-Za-z0-9]([A-Za-z0-9._/-]{0,251}[A-Za-z0-9])?$';
 const NIC_PATTERN = '^[A-Za-z0-9_.@-]{1,15}$';
@@ -197,7 +197,9 @@ const deckyCommon = {
 export const deckySpecSchema = strict({
   fleet: dnsLabel('a fleet name'),
   ip: ipv4Schema.optional().describe('auto-allocated when absent'),
-  hostname: patterned(HOSTNAME_PATTERN, 'a hostname like SRV-ALPHA-12 or web12.localdomain').optional(),
+  hostname: patterned(HOSTNAME_PATTERN, 'a hostname like SRV-ALPHA-12 or web12.localdomain', (v) =>
+    v.length > 253 ? `expected at most 253 characters, got ${v.length}` : undefined,
+  ).optional(),
   ...deckyCommon,
 });
 
