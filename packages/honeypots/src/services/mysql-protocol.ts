@@ -51,32 +51,44 @@ export function framePacket(seq: number, payload: Buffer): Buffer {
 
 /** Incremental packet splitter; a packet over `maxPacket` is an error (no multi-packet support needed here). */
 export class PacketReader {
-  private buf: Buffer = Buffer.alloc(0);
+  /** unparsed input as a chunk list: a packet arriving in tiny pieces costs O(n), not O(n^2) */
+  private chunks: Buffer[] = [];
+  private length = 0;
+  private need = 4;
   private failed = false;
   constructor(private readonly maxPacket = MAX_PACKET) {}
 
   feed(chunk: Buffer): Array<Packet | { error: string }> {
-    if (this.failed) return [];
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
     const out: Array<Packet | { error: string }> = [];
-    while (this.buf.length >= 4) {
-      const len = this.buf.readUIntLE(0, 3);
+    if (this.failed || chunk.length === 0) return out;
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+    if (this.length < this.need) return out;
+    let buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.length);
+    this.need = 4;
+    while (buf.length >= 4) {
+      const len = buf.readUIntLE(0, 3);
       if (len > this.maxPacket) {
         this.failed = true;
-        this.buf = Buffer.alloc(0);
+        this.chunks = [];
+        this.length = 0;
         out.push({ error: `packet too large (${len} bytes)` });
         return out;
       }
-      if (this.buf.length < 4 + len) break;
-      out.push({ seq: this.buf[3]!, payload: Buffer.from(this.buf.subarray(4, 4 + len)) });
-      this.buf = this.buf.subarray(4 + len);
+      if (buf.length < 4 + len) {
+        this.need = 4 + len;
+        break;
+      }
+      out.push({ seq: buf[3]!, payload: Buffer.from(buf.subarray(4, 4 + len)) });
+      buf = buf.subarray(4 + len);
     }
-    this.buf = Buffer.from(this.buf);
+    this.chunks = buf.length === 0 ? [] : [Buffer.from(buf)];
+    this.length = buf.length;
     return out;
   }
 
   get buffered(): number {
-    return this.buf.length;
+    return this.length;
   }
 }
 

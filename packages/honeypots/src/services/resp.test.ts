@@ -72,6 +72,18 @@ describe('RespReader', () => {
     expect(out).toEqual([{ error: 'Protocol error: request too large' }]);
   });
 
+  it('stays linear when a large bulk arrives in tiny pieces', () => {
+    const value = Buffer.alloc(500 * 1024, 0x62);
+    const wire = Buffer.concat([Buffer.from(`*2\r\n$3\r\nSET\r\n$${value.length}\r\n`), value, Buffer.from('\r\n')]);
+    const r = new RespReader();
+    const started = Date.now();
+    const out = [];
+    for (let i = 0; i < wire.length; i += 16) out.push(...r.feed(wire.subarray(i, i + 16)));
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(out).toHaveLength(1);
+    expect('argv' in out[0]! && out[0].argv[1]!.equals(value)).toBe(true);
+  });
+
   it('fuzz: arbitrary bytes never throw and output stays bounded', () => {
     const limits = { maxBulk: 64, maxArray: 8, maxInline: 128, maxBuffer: 512 };
     fc.assert(

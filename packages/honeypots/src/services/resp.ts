@@ -24,7 +24,7 @@ export const DEFAULT_RESP_LIMITS: RespLimits = {
 
 export type ParseResult =
   | { type: 'command'; argv: Buffer[]; consumed: number }
-  | { type: 'incomplete' }
+  | { type: 'incomplete'; /** total buffer length needed before parsing again can succeed */ need?: number }
   | { type: 'error'; message: string };
 
 const CR = 0x0d;
@@ -65,7 +65,7 @@ function parseMultibulk(buf: Buffer, limits: RespLimits): ParseResult {
     if (bulk === 'bad' || bulk.value < 0 || bulk.value > limits.maxBulk) {
       return { type: 'error', message: 'Protocol error: invalid bulk length' };
     }
-    if (buf.length < bulk.next + bulk.value + 2) return { type: 'incomplete' };
+    if (buf.length < bulk.next + bulk.value + 2) return { type: 'incomplete', need: bulk.next + bulk.value + 2 };
     argv.push(Buffer.from(buf.subarray(bulk.next, bulk.next + bulk.value)));
     pos = bulk.next + bulk.value + 2;
   }
@@ -155,35 +155,47 @@ export function splitArgs(line: Buffer): Buffer[] | null {
  * as redis replies with the error and closes the connection.
  */
 export class RespReader {
-  private buf: Buffer = Buffer.alloc(0);
+  /** unparsed input, kept as a chunk list so a large command arriving in small pieces costs O(n) */
+  private chunks: Buffer[] = [];
+  private length = 0;
+  /** do not re-parse before this many bytes are buffered */
+  private need = 0;
   private failed = false;
 
   constructor(private readonly limits: RespLimits = DEFAULT_RESP_LIMITS) {}
 
   feed(chunk: Buffer): Array<{ argv: Buffer[] } | { error: string }> {
-    if (this.failed) return [];
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
     const out: Array<{ argv: Buffer[] } | { error: string }> = [];
+    if (this.failed || chunk.length === 0) return out;
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+    if (this.length > this.limits.maxBuffer) return this.fail(out, 'Protocol error: request too large');
+    if (this.length < this.need) return out;
+    let buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.length);
     for (;;) {
-      const r = parseCommand(this.buf, this.limits);
-      if (r.type === 'incomplete') break;
+      const r = parseCommand(buf, this.limits);
+      if (r.type === 'incomplete') {
+        this.need = r.need ?? 0;
+        break;
+      }
       if (r.type === 'error') return this.fail(out, r.message);
-      this.buf = this.buf.subarray(r.consumed);
+      buf = buf.subarray(r.consumed);
       if (r.argv.length > 0) out.push({ argv: r.argv });
     }
-    if (this.buf.length > this.limits.maxBuffer) return this.fail(out, 'Protocol error: request too large');
-    if (this.buf.length === 0) this.buf = Buffer.alloc(0);
-    else this.buf = Buffer.from(this.buf); // drop references to consumed chunks
+    // copy the remainder so consumed chunks can be collected
+    this.chunks = buf.length === 0 ? [] : [Buffer.from(buf)];
+    this.length = buf.length;
     return out;
   }
 
   get buffered(): number {
-    return this.buf.length;
+    return this.length;
   }
 
   private fail(out: Array<{ argv: Buffer[] } | { error: string }>, message: string) {
     this.failed = true;
-    this.buf = Buffer.alloc(0);
+    this.chunks = [];
+    this.length = 0;
     out.push({ error: message });
     return out;
   }
