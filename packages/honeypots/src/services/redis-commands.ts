@@ -74,6 +74,8 @@ export interface Session {
   db: number;
   name: string;
   id: number;
+  /** client address as ip:port */
+  addr: string;
 }
 
 const lc = (b: Buffer | undefined) => (b ? b.toString('latin1').toLowerCase() : '');
@@ -332,7 +334,7 @@ function clientCmd(a: Buffer[], s: RedisState, session: Session): RespValue {
   if (sub === 'id') return int(session.id);
   if (sub === 'setinfo') return ok;
   if (sub === 'list' || sub === 'info') {
-    return bulk(`id=${session.id} addr=127.0.0.1:6379 laddr=127.0.0.1:${s.persona.port} fd=8 name=${session.name} age=0 idle=0 flags=N db=${session.db} cmd=client|${sub}\n`);
+    return bulk(`id=${session.id} addr=${session.addr} laddr=0.0.0.0:${s.persona.port} fd=8 name=${session.name} age=0 idle=0 flags=N db=${session.db} cmd=client|${sub}\n`);
   }
   return error(`ERR unknown subcommand '${(a[0]?.toString('latin1') ?? '').slice(0, 64)}'. Try CLIENT HELP.`);
 }

@@ -44,7 +44,7 @@ export const redisService: ServiceModule = {
         state.connections++;
         state.clients++;
         socket.once('close', () => state.clients--);
-        const session: Session = { db: 0, name: '', id: nextId++ };
+        const session: Session = { db: 0, name: '', id: nextId++, addr: `${info.src_ip}:${info.src_port}` };
         const reader = new RespReader();
         let closing = false;
         socket.on('data', (chunk: Buffer) => {
