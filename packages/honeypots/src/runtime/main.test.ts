@@ -110,6 +110,19 @@ describe('bundled entrypoint (dist/honeypot.mjs)', () => {
     expect(p.stderr()).toContain('SIGTERM: shutting down');
   });
 
+  it('every registered service (and an unknown name, via the fallback) starts from the bundle', async () => {
+    for (const service of [...Object.keys(registry), 'not-in-catalogue']) {
+      const p = run({ decky: 'bx', fleet: 'lab', service, hostname: 'BOX-2', ports: [{ port: 0, proto: 'tcp' }], config: {} });
+      const start = await Promise.race([p.until((e) => e.event === 'service_start'), p.exited.then((code) => ({ exited: code, stderr: p.stderr() }))]);
+      expect(start, service).toMatchObject({ event: 'service_start', service });
+      const port = ((start as AttackerEvent)['ports'] as number[])[0]!;
+      const c = await rawConnect(port);
+      c.close();
+      p.child.kill('SIGTERM');
+      expect(await p.exited, `${service}: ${p.stderr()}`).toBe(0);
+    }
+  }, 60_000);
+
   it('exits 2 with a clear message on a bad config', async () => {
     const p = run('{ not json');
     expect(await p.exited).toBe(2);

@@ -80,7 +80,11 @@ export function installProcessGuards(log: (msg: string, extra?: Record<string, u
   process.stdout.on?.('error', () => undefined);
 }
 
-export function onShutdown(running: RunningService, log: (msg: string) => void, graceMs = 3000): void {
+/**
+ * Install SIGTERM/SIGINT handlers (call this before starting the service, so a
+ * signal can never hit the default action); `running()` is the service once up.
+ */
+export function onShutdown(running: () => RunningService | undefined, log: (msg: string) => void, graceMs = 3000): void {
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -88,7 +92,9 @@ export function onShutdown(running: RunningService, log: (msg: string) => void, 
     log(`${signal}: shutting down`);
     const force = setTimeout(() => process.exit(0), graceMs);
     force.unref();
-    running.close().then(
+    const svc = running();
+    if (!svc) return process.exit(0);
+    svc.close().then(
       () => process.exit(0),
       () => process.exit(0),
     );
