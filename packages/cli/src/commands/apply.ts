@@ -1,0 +1,73 @@
+import { Command, Flags } from '@oclif/core';
+import { formatPlan, formatSummary } from '@decnet/api';
+import { withHostLock } from '@decnet/engine';
+import { InvalidSubmissionError, imagesNeeded, prepare } from '../lib/apply.js';
+import { hostContext, hostFlags } from '../lib/context.js';
+import { durationMs, fail } from '../lib/errors.js';
+import { ensureImages } from '../lib/images.js';
+import { loadManifests } from '../lib/manifests.js';
+import { outputFlag, renderJson } from '../lib/output.js';
+import { failureReport, progressReporter, runPlan, waitReady } from '../lib/run-plan.js';
+
+export default class Apply extends Command {
+  static override description = 'Make the deckies of the given manifests real on this host (additive; --prune removes the rest of their fleets)';
+  static override examples = ['decnetctl apply -f examples/lab-single.yaml', 'decnetctl apply -f fleet/ --prune', 'decnetctl apply -f fleet.yaml --dry-run'];
+  static override flags = {
+    ...hostFlags,
+    file: Flags.string({ char: 'f', description: 'manifest file or directory (repeatable, - for stdin)', required: true, multiple: true }),
+    prune: Flags.boolean({ description: 'remove deckies of the submitted fleets that are not in the submission' }),
+    'dry-run': Flags.boolean({ description: 'print the plan and change nothing' }),
+    force: Flags.boolean({ description: 'recreate a fleet whose network spec changed, with all its deckies' }),
+    wait: Flags.boolean({ description: 'wait until every submitted decky is Running', default: true, allowNo: true }),
+    timeout: Flags.string({ description: 'how long --wait waits', default: '5m' }),
+    parallelism: Flags.integer({ description: 'engine operations in flight at once', default: 8, min: 1, max: 64 }),
+    'base-image': Flags.string({ description: 'image of base containers for deckies without spec.baseImage', env: 'DECNET_BASE_IMAGE' }),
+    'image-base': Flags.string({ description: 'base image for building decnet/honeypot when it is missing', env: 'DECNET_IMAGE_BASE' }),
+    output: outputFlag(['table', 'json'], 'table'),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Apply);
+    const json = flags.output === 'json';
+    try {
+      const parsed = await loadManifests(flags.file);
+      if (parsed.issues.length > 0) throw new InvalidSubmissionError(parsed.issues);
+      const timeoutMs = durationMs(flags.timeout, '--timeout');
+      const { hostId, engine } = await hostContext(flags);
+      const result = await withHostLock(
+        async () => {
+          const p = await prepare(engine, parsed.manifests, { hostId, prune: flags.prune, force: flags.force, baseImage: flags['base-image'] });
+          if (p.plan.conflicts.length > 0 || flags['dry-run']) return { p, summary: undefined };
+          await ensureImages(engine, imagesNeeded(p.plan), { imageBase: flags['image-base'], log: (m) => process.stderr.write(`${m}\n`) });
+          const mode = json ? 'quiet' : process.stderr.isTTY ? 'tty' : 'lines';
+          const summary = await runPlan(engine, p.plan, { parallelism: flags.parallelism, secrets: p.secrets, progress: progressReporter(p.plan, mode) });
+          return { p, summary };
+        },
+        { stateDir: engine.stateDir },
+      );
+      const { p, summary } = result;
+      if (p.plan.conflicts.length > 0) {
+        process.stderr.write(formatPlan(p.plan));
+        return this.exit(1);
+      }
+      if (!summary) {
+        process.stdout.write(json ? renderJson({ dryRun: true, plan: p.plan.ops, text: formatPlan(p.plan) }) : formatPlan(p.plan));
+        return;
+      }
+      const wait = flags.wait && summary.ok && p.deckies.length > 0 ? await waitReady(engine, hostId, p.deckies, timeoutMs) : undefined;
+      if (json) {
+        process.stdout.write(renderJson({ ok: summary.ok && (wait?.notReady.length ?? 0) === 0, writes: summary.writes, summary, wait }));
+      } else {
+        process.stdout.write(p.plan.ops.length === 0 ? `No changes: ${p.deckies.length} decky(s) already as submitted, 0 engine writes.\n` : `${formatSummary(p.plan)} (${summary.writes} engine writes in ${Math.round(summary.durationMs)} ms)\n`);
+        if (wait) process.stdout.write(wait.notReady.length === 0 ? `${wait.ready.length} decky(s) Running.\n` : `Not ready after ${flags.timeout}: ${wait.notReady.map((n) => `${n.name} (${n.reason})`).join('; ')}\n`);
+      }
+      if (!summary.ok) {
+        process.stderr.write(`apply failed for some deckies; the others were applied:\n${failureReport(summary)}\n`);
+        return this.exit(1);
+      }
+      if (wait && wait.notReady.length > 0) return this.exit(1);
+    } catch (err) {
+      fail(this, err);
+    }
+  }
+}
