@@ -72,9 +72,9 @@ describe('computeDeckyStatus', () => {
     expect(s.message).toBe('ssh is crash-looping, 7 restarts');
   });
 
-  it('invalid labels: Failed', () => {
+  it('invalid labels: Degraded with reason InvalidLabels', () => {
     const s = computeDeckyStatus(input({ labelErrors: ['com.decnet.spec: bad JSON'] }));
-    expect(summary(s)).toBe('Failed False/InvalidLabels False/InvalidLabels True/InvalidLabels');
+    expect(summary(s)).toBe('Degraded False/InvalidLabels False/InvalidLabels True/InvalidLabels');
     expect(s.message).toContain('bad JSON');
   });
 

@@ -126,7 +126,8 @@ function verdict(input: DeckyStatusInput): Verdict {
   }
   if (input.labelErrors && input.labelErrors.length > 0) {
     const m = `invalid labels: ${input.labelErrors.join('; ')}`;
-    return { phase: 'Failed', ready: ['False', 'InvalidLabels', m], progressing: ['False', 'InvalidLabels', m], degraded: ['True', 'InvalidLabels', m] };
+    // tampered or truncated labels: reported as Degraded (nothing is deleted or recreated from them)
+    return { phase: 'Degraded', ready: ['False', 'InvalidLabels', m], progressing: ['False', 'InvalidLabels', m], degraded: ['True', 'InvalidLabels', m] };
   }
   const slots = [classify('base', input.base, input)];
   for (const name of Object.keys(input.services).sort()) slots.push(classify(name, input.services[name], input));
