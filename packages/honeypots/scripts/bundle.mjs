@@ -37,6 +37,11 @@ export async function bundle(outfile = join(root, 'dist', 'honeypot.mjs')) {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const out = await bundle(process.argv[2]);
+  const arg = process.argv[2];
+  if (arg && arg.startsWith('-')) {
+    console.error('usage: node scripts/bundle.mjs [OUTFILE]   (default: dist/honeypot.mjs)');
+    process.exit(arg === '-h' || arg === '--help' ? 0 : 2);
+  }
+  const out = await bundle(arg);
   console.error(`bundled ${out}`);
 }
