@@ -133,8 +133,8 @@ describe('service create body', () => {
     const custom = serviceCreateBody(serviceOp(['node', '-e', 'x']), { stateDir: '/s' });
     expect(custom.Cmd).toEqual(['node', '-e', 'x']);
   });
-  it('puts no secret values and no environment in the body', () => {
-    expect(body.Env).toBeUndefined();
+  it('puts no secret values in the environment: only the quarantine dir', () => {
+    expect(body.Env).toEqual(['DECNET_QUARANTINE_DIR=/quarantine']);
     expect(body.Labels?.['com.decnet.service']).toBe('http');
   });
   it('dispatches by role', () => {

@@ -186,6 +186,8 @@ export function serviceCreateBody(op: CreateContainerOp, opts: CreateBodyOptions
     Image: c.image,
     ...(c.service.command && c.service.command.length > 0 ? { Cmd: [...c.service.command] } : {}),
     Labels: { ...op.labels },
+    // the honeypot runtime stores captured uploads and mail in the mounted quarantine dir
+    Env: [`DECNET_QUARANTINE_DIR=${QUARANTINE_PATH}`],
     StopTimeout: SERVICE_LIMITS.stopTimeout,
     HostConfig: {
       ...COMMON_SECURITY,
