@@ -286,6 +286,15 @@ describe('resolve: cross-document checks', () => {
     ]);
   });
 
+  it('reports a template problem once for all replicas of a DeckySet', () => {
+    expect(issuesOf(FLEET + set('ws', 5, 'services: [ssh, smb, sshd], serviceConfig: { ssh: { nope: 1 } }'))).toEqual([
+      'lab.yaml:11:67: document 2 (DeckySet ws): spec.template.services[2]: unknown service "sshd"; known services: conpot, dns, docker_api, elasticsearch, ftp, http, https, imap, k8s, ldap, llmnr, mongodb, mqtt, mssql, mysql, pop3, postgres, rdp, redis, sip, smb, smtp, smtp_relay, snmp, ssh, telnet, tftp, vnc',
+    ]);
+    expect(issuesOf(FLEET + set('ws', 5, 'services: [ssh], serviceConfig: { ssh: { nope: 1 } }'))).toEqual([
+      'lab.yaml:11:93: document 2 (DeckySet ws): spec.template.serviceConfig.ssh.nope: unknown key "nope" for service ssh; known keys: ssh_version, kernel_version, users, hostname',
+    ]);
+  });
+
   it('throws a ManifestError from resolve()', () => {
     const parsed = parseManifests([{ file: 'x.yaml', text: decky('a', 'services: [ssh]').slice(4) }]);
     expect(() => resolve(parsed.manifests, OPTS)).toThrow(ManifestError);

@@ -140,6 +140,7 @@ export function resolveManifests(manifests: readonly Manifest[], options: Resolv
   const secrets: SecretBundle = {};
   const byFleet = new Map<string, DeckyEntry[]>();
   const reportedFleetRefs = new Set<Manifest>();
+  const seenTemplateIssues = new Set<string>();
   for (const e of entries) {
     const fleet = fleets.get(e.fleet);
     if (!fleet) {
@@ -149,8 +150,14 @@ export function resolveManifests(manifests: readonly Manifest[], options: Resolv
       }
       continue;
     }
-    const report = (path: readonly PropertyKey[], code: string, message: string) =>
-      issues.push(issueFor(e.manifest, path, code, e.replica !== undefined ? `replica ${e.name}: ${message}` : message));
+    // a template problem is the same for every replica: report it once
+    const report = (path: readonly PropertyKey[], code: string, message: string) => {
+      const issue = issueFor(e.manifest, path, code, message);
+      const key = `${e.manifest.kind}/${e.manifest.metadata.name}|${issue.path}|${message}`;
+      if (seenTemplateIssues.has(key)) return;
+      seenTemplateIssues.add(key);
+      issues.push(issue);
+    };
     const fields = resolveDeckyFields(e, fleet, { serviceImage, ...(options.baseImage !== undefined ? { baseImage: options.baseImage } : {}) }, report);
     if (!fields) continue;
     resolvedFields.set(e.name, fields.decky);
