@@ -167,6 +167,15 @@ spec:
     expect(formatIssue(r.issues[0]!)).toMatch(/^lab\.yaml:10:1: document 2: YAML syntax error: Map keys must be unique/);
   });
 
+  it('turns alias explosions into an issue instead of a hang', () => {
+    const lines = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 0; i < 8; i++) lines.push(`${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(', ')}]`);
+    const r = parse(lines.join('\n') + '\n');
+    expect(r.issues).toHaveLength(1);
+    expect(r.issues[0]).toMatchObject({ code: 'E_YAML', doc: 1, line: 1, col: 1 });
+    expect(r.issues[0]!.message).toMatch(/^YAML error: /);
+  });
+
   it('rejects unknown kinds, wrong apiVersions and non-mapping documents', () => {
     const r = parse(`kind: Pod\n---\n- a\n---\napiVersion: v1\nkind: Fleet\nmetadata: {name: x}\nspec: {network: {subnet: 10.213.0.0/24, gateway: 10.213.0.1}, lab: true}\n`);
     expect(r.issues.map(formatIssue)).toEqual([

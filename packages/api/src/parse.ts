@@ -86,7 +86,15 @@ export function parseManifests(inputs: readonly SourceText[]): ParseResult {
         return;
       }
       if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) return; // empty document (comments only, trailing ---)
-      objects.push({ value: doc.toJS(), file, doc: docNo, source: { file, doc: docNo, locate: yamlLocator(doc, lc) } });
+      let value: unknown;
+      try {
+        value = doc.toJS({ maxAliasCount: 100 });
+      } catch (err) {
+        const pos = doc.contents.range ? lc.linePos(doc.contents.range[0]) : {};
+        issues.push({ code: 'E_YAML', message: `YAML error: ${(err as Error).message}`, file, doc: docNo, path: '', ...pos });
+        return;
+      }
+      objects.push({ value, file, doc: docNo, source: { file, doc: docNo, locate: yamlLocator(doc, lc) } });
     });
   }
   const validated = validateManifests(objects);
