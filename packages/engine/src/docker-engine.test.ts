@@ -250,7 +250,8 @@ describe('DockerEngine + executor on a lab fleet', () => {
     const s = await execute({ ops, conflicts: [], generations: {} }, engine);
     expect(s.ok).toBe(true);
     const after = await engine.observe(HOST);
-    expect(after).toMatchObject({ containers: [], networks: [], labs: [] });
+    expect(after).toMatchObject({ containers: [], networks: [] });
+    expect(after.labs).not.toContain(FLEET);
     await expect(run('ip', ['link', 'show', 'dev', labNames(FLEET).parent])).rejects.toThrow();
   }, 60_000);
 });

@@ -117,6 +117,23 @@ describe('execute', () => {
     expect(s.skipped).toBe(1);
   });
 
+  it('runs container removals placed in wave 0 (forced network recreate) sequentially before the new network', async () => {
+    const e = new RecordingEngine(stateDir);
+    const ops: Op[] = [
+      { op: 'stop-container', wave: 0, cause: 'force', decky: 'd1', name: 'd1', id: 'd1' },
+      { op: 'remove-container', wave: 0, cause: 'force', decky: 'd1', name: 'd1', id: 'd1' },
+      { op: 'remove-network', wave: 0, cause: 'force', fleet: 'f1', name: 'net-f1', id: 'old-net' },
+      { op: 'create-network', wave: 0, cause: 'force', fleet: 'f1', name: 'net-f1', spec: makeFleet('f1'), labels: {} },
+      ...deckyOps('d1'),
+    ];
+    const s = await execute(plan(ops), asEngine(e), { parallelism: 4 });
+    expect(s.ok).toBe(true);
+    expect(e.calls.filter((c) => c.endsWith(':start'))).toEqual([
+      'stop d1:start', 'remove d1:start', 'remove-network old-net:start', 'create-network net-f1:start', 'create d1:start', 'start d1:start',
+    ]);
+    expect(e.maxActive).toBe(1);
+  });
+
   it('a failed fleet setup skips that fleet only', async () => {
     const e = new RecordingEngine(stateDir);
     e.failOn.set('ensure-lab f1', new DecnetError('LabError', 'no veth'));
@@ -155,8 +172,8 @@ describe('execute', () => {
     const conflicted = { ...plan(deckyOps('d1')), conflicts: [{ code: 'NameTaken', message: 'x' }] };
     await expect(execute(conflicted, asEngine(e))).rejects.toMatchObject({ code: 'PlanHasConflicts' });
     expect(() => validatePlan(plan([...deckyOps('d1'), ...fleetSetup('f1')]))).toThrow(/wave/);
-    const wrongWave = { ...deckyOps('d1')[0]!, wave: 0 } as Op;
-    expect(() => validatePlan(plan([wrongWave]))).toThrow(/cannot be in wave 0/);
+    const wrongWave = { ...deckyOps('d1')[0]!, wave: 7 } as unknown as Op;
+    expect(() => validatePlan(plan([wrongWave]))).toThrow(/unknown wave 7/);
     expect(e.calls).toEqual([]);
   });
 

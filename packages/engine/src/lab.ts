@@ -98,8 +98,19 @@ export async function ensureLab(fleet: string, subnet: string, gateway: string):
 /** Deletes the fleet's netns and veth pair; a lab already gone is not an error. */
 export async function removeLab(fleet: string): Promise<void> {
   const names = labNames(fleet);
-  if ((await netnsList()).includes(names.netns)) await ip(['netns', 'del', names.netns]);
-  if (await linkExists(names.parent)) await ip(['link', 'del', 'dev', names.parent]);
+  // the host end first: deleting it removes its peer at once, whereas a deleted netns
+  // tears its links down later, asynchronously (racing a `link del` of our own)
+  if (await linkExists(names.parent)) await ignoreGone(ip(['link', 'del', 'dev', names.parent]));
+  if ((await netnsList()).includes(names.netns)) await ignoreGone(ip(['netns', 'del', names.netns]));
+}
+
+/** A link or netns that vanished between our check and our delete is what we wanted. */
+async function ignoreGone(p: Promise<unknown>): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    if (!/cannot find device|no such file|does not exist/i.test((err as Error).message)) throw err;
+  }
 }
 
 /** Fleets whose lab plumbing (netns and host veth end) exists on this host, sorted. */
