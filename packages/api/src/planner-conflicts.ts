@@ -54,6 +54,18 @@ export function checkDeckyConflicts(
   const knownFleets = new Set([...submittedFleets, ...g.fleets.map((f) => f.name)]);
   const foreignNames = new Set(observed.foreignNames ?? []);
   const sorted = [...desired.deckies].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const containersByName = new Map(observed.containers.map((c) => [c.name, c]));
+  const key = (fleet: string | undefined, ip: string | undefined) => `${fleet ?? ''}|${ip ?? ''}`;
+  const submittedByIp = new Map<string, string[]>();
+  for (const E of sorted) submittedByIp.set(key(E.fleet, E.ip), [...(submittedByIp.get(key(E.fleet, E.ip)) ?? []), E.name]);
+  const observedByIp = new Map<string, typeof g.deckies>();
+  for (const X of g.deckies) {
+    const xs = submitted.get(X.name);
+    const current = recreated.has(X.fleet ?? '') ? undefined : (X.spec?.ip ?? X.containers.find((c) => c.role === 'base')?.container.ip);
+    for (const ip of new Set([current, xs ? xs.ip : X.spec?.ip])) {
+      if (ip !== undefined) observedByIp.set(key(X.fleet, ip), [...(observedByIp.get(key(X.fleet, ip)) ?? []), X]);
+    }
+  }
 
   for (const D of sorted) {
     if (!knownFleets.has(D.fleet)) {
@@ -61,7 +73,7 @@ export function checkDeckyConflicts(
       continue;
     }
     const O = obs.get(D.name);
-    if (O && O.fleet !== D.fleet && !leaving.has(O.name)) {
+    if (O && O.fleet !== undefined && O.fleet !== D.fleet && !leaving.has(O.name)) {
       out.push({
         decky: D.name,
         conflict: {
@@ -86,7 +98,7 @@ export function checkDeckyConflicts(
     }
     let blocked = false;
     for (const name of [baseContainerName(D.name), ...D.services.map((s) => serviceContainerName(D.name, s.name))]) {
-      const holder = observed.containers.find((c) => c.name === name);
+      const holder = containersByName.get(name);
       if ((holder && !isOwned(holder.labels, opts.hostId)) || foreignNames.has(name)) {
         out.push({
           decky: D.name,
@@ -112,8 +124,8 @@ export function checkDeckyConflicts(
     if (blocked) continue;
 
     // IPs: unique within a fleet
-    for (const E of sorted) {
-      if (E.name !== D.name && E.fleet === D.fleet && E.ip === D.ip) {
+    for (const E of (submittedByIp.get(key(D.fleet, D.ip)) ?? []).map((n) => submitted.get(n)!)) {
+      if (E.name !== D.name) {
         // reported once per pair (by the first in name order), both are blocked
         const conflict = { code: 'IpTaken', message: `deckies ${[D.name, E.name].sort().join(' and ')} (fleet ${D.fleet}) are both submitted with IP ${D.ip}`, hint: 'give one of them another IP' };
         out.push(D.name < E.name ? { decky: D.name, conflict } : { decky: D.name });
@@ -122,8 +134,8 @@ export function checkDeckyConflicts(
       }
     }
     if (blocked) continue;
-    for (const X of g.deckies) {
-      if (X.name === D.name || X.fleet !== D.fleet || leaving.has(X.name)) continue;
+    for (const X of observedByIp.get(key(D.fleet, D.ip)) ?? []) {
+      if (X.name === D.name || leaving.has(X.name)) continue;
       const xs = submitted.get(X.name);
       const current = recreated.has(D.fleet) ? undefined : (X.spec?.ip ?? X.containers.find((c) => c.role === 'base')?.container.ip);
       const after = xs ? xs.ip : X.spec?.ip;

@@ -21,6 +21,8 @@ export interface DeckyPlanInput {
   /** what is observed of it (undefined: new decky) */
   observed?: ObservedDecky;
   generation: number;
+  /** canonicalHash(desired), when the caller has it */
+  desiredHash?: string;
   hostId: string;
   /** its containers are already gone (fleet network recreated in wave 0) */
   containersGone?: string;
@@ -86,7 +88,7 @@ export function planDecky(input: DeckyPlanInput): Op[] {
 
   // carrier rule: a changed spec must reach the labels of at least one container
   const creates = baseWhy !== undefined || [...svcWhy.values()].some((w) => w !== undefined);
-  if (!creates && O?.spec && O.hash !== undefined && gone === undefined) {
+  if (!creates && O?.spec && O.hash !== undefined && O.hash !== input.desiredHash && gone === undefined) {
     const first = serviceNames[0];
     const changed = specDiff(O.spec, D);
     if (first !== undefined && changed.length > 0) {

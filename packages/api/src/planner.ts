@@ -151,6 +151,7 @@ export function plan(observed: ObservedState, desired: DesiredState, opts: PlanO
       ...planDecky({
         desired: D,
         generation,
+        desiredHash: hash,
         hostId: opts.hostId,
         replaceBroken: force,
         ...(O ? { observed: O } : {}),

@@ -14,7 +14,8 @@ const key = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }).filter(
 
 const configValue: fc.Arbitrary<ConfigValue> = fc.oneof(
   text(),
-  fc.string({ unit: 'grapheme', minLength: 1000, maxLength: 3000 }),
+  // long values (cheap to generate): a short non-ASCII string repeated, often > 4 KiB of JSON
+  fc.tuple(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 8 }), fc.integer({ min: 100, max: 900 })).map(([t, n]) => t.repeat(n)),
   fc.integer({ min: -1_000_000, max: 1_000_000 }),
   fc.boolean(),
   fc.array(text(10), { maxLength: 4 }),
