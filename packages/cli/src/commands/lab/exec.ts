@@ -9,9 +9,13 @@ export default class LabExec extends Command {
   static override args = { fleet: Args.string({ description: 'lab fleet name', required: true }) };
 
   async run(): Promise<void> {
-    const { args, argv } = await this.parse(LabExec);
+    const { args } = await this.parse(LabExec);
     try {
-      const cmd = (argv as string[]).slice(1);
+      // oclif's argv sorts tokens by their first occurrence, so repeated tokens
+      // (`ssh -o A -o B`) come back reordered: take the raw words after `--`
+      // (or after the fleet name) verbatim.
+      const dd = this.argv.indexOf('--');
+      const cmd = this.argv.slice((dd >= 0 ? dd : this.argv.indexOf(args.fleet)) + 1);
       if (cmd.length === 0) throw new Error('usage: decnetctl lab exec FLEET -- CMD [ARGS...]');
       const code = await labExec(args.fleet, cmd);
       if (code !== 0) this.exit(code);
