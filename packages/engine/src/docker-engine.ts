@@ -4,7 +4,7 @@
  */
 import Docker from 'dockerode';
 import { DecnetError, type ObservedContainer, type ObservedNetwork, type ObservedState } from '@decnet/api';
-import type { CreateContainerOp, CreateNetworkOp, Engine, LogLine, LogOptions } from './engine.js';
+import type { CreateContainerOp, CreateNetworkOp, Engine, EngineEvent, EventsOptions, LogLine, LogOptions } from './engine.js';
 import { EngineError, EngineUnavailableError, toEngineError } from './errors.js';
 import * as lab from './lab.js';
 import { LogDemuxer } from './log-demux.js';
@@ -220,6 +220,32 @@ export class DockerEngine implements Engine {
     }
   }
 
+  /** Container events filtered server-side by this host's labels; newline-delimited JSON, drained as it arrives. */
+  async *events(hostId: string, opts: EventsOptions = {}): AsyncIterable<EngineEvent> {
+    const filters = { type: ['container' as const], label: hostFilters(hostId).label };
+    const stream = await this.call(
+      'follow engine events',
+      (d) => d.getEvents({ filters, ...(opts.since !== undefined ? { since: opts.since } : {}), ...(opts.signal ? { abortSignal: opts.signal } : {}) } as Docker.GetEventsOptions),
+      true,
+    );
+    let partial = '';
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer | string>) {
+        const parts = (partial + chunk.toString()).split('\n');
+        partial = parts.pop() ?? '';
+        for (const p of parts) {
+          const e = parseEngineEvent(p);
+          if (e) yield e;
+        }
+      }
+    } catch (err) {
+      if (!opts.signal?.aborted) throw toEngineError(err, 'follow engine events');
+    } finally {
+      (stream as { destroy?: () => void }).destroy?.();
+    }
+    if (!opts.signal?.aborted) throw new EngineUnavailableError('the engine closed the event stream');
+  }
+
   private async rawLogs(idOrName: string, base: Docker.ContainerLogsOptions, follow: boolean): Promise<AsyncIterable<Buffer | string> | Iterable<Buffer | string>> {
     if (follow) {
       const s = await this.call(`follow logs of ${idOrName}`, (d) => d.getContainer(idOrName).logs({ ...base, follow: true }), true);
@@ -243,4 +269,26 @@ async function* rawLines(chunks: AsyncIterable<Buffer | string> | Iterable<Buffe
 function ttyLine(raw: string): LogLine {
   const m = /^(\S+Z) (.*)$/s.exec(raw);
   return m?.[1] !== undefined && m[2] !== undefined ? { stream: 'stdout', time: m[1], line: m[2] } : { stream: 'stdout', line: raw };
+}
+
+/** One line of Docker's /events stream -> EngineEvent (undefined for blank or unparsable lines, or non-container events). */
+export function parseEngineEvent(line: string): EngineEvent | undefined {
+  if (line.trim() === '') return undefined;
+  let raw: { Type?: string; Action?: string; status?: string; id?: string; Actor?: { ID?: string; Attributes?: Record<string, string> }; timeNano?: number; time?: number };
+  try {
+    raw = JSON.parse(line) as typeof raw;
+  } catch {
+    return undefined;
+  }
+  if (raw === null || typeof raw !== 'object' || (raw.Type !== undefined && raw.Type !== 'container')) return undefined;
+  const attrs = { ...(raw.Actor?.Attributes ?? {}) };
+  const id = raw.Actor?.ID ?? raw.id;
+  const action = raw.Action ?? raw.status;
+  if (typeof id !== 'string' || typeof action !== 'string') return undefined;
+  const { name, ...labels } = attrs;
+  delete labels['image'];
+  delete labels['exitCode'];
+  delete labels['signal'];
+  const timeNano = typeof raw.timeNano === 'number' ? raw.timeNano : typeof raw.time === 'number' ? raw.time * 1e9 : 0;
+  return { action, id, ...(name !== undefined ? { name } : {}), labels, timeNano };
 }

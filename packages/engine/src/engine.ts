@@ -25,6 +25,26 @@ export interface LogLine {
   line: string;
 }
 
+/** One container event from the engine's event stream (a hint that something changed). */
+export interface EngineEvent {
+  /** e.g. start, die, stop, kill, destroy, create, restart, oom, health_status */
+  action: string;
+  /** container id */
+  id: string;
+  /** container name, when the engine said */
+  name?: string;
+  labels: Record<string, string>;
+  /** event time, unix nanoseconds (for resuming with `since`) */
+  timeNano: number;
+}
+
+export interface EventsOptions {
+  /** resume from this time, unix seconds (may be fractional) */
+  since?: number;
+  /** ends the stream */
+  signal?: AbortSignal;
+}
+
 export interface Engine {
   /** directory holding the files decnet mounts into service containers */
   readonly stateDir: string;
@@ -64,4 +84,11 @@ export interface Engine {
   imageExists(ref: string): Promise<boolean>;
   /** log lines of a container (stdout and stderr, demultiplexed) */
   logs(idOrName: string, opts?: LogOptions): AsyncIterable<LogLine>;
+  /**
+   * Container events of this host's managed containers, filtered by the engine
+   * (label com.decnet.managed=true and com.decnet.host=<hostId>). Ends or throws when the
+   * connection drops; callers reconnect with `since`. Optional: engines without a
+   * stream are resynced periodically only.
+   */
+  events?(hostId: string, opts?: EventsOptions): AsyncIterable<EngineEvent>;
 }
