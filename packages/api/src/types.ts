@@ -112,6 +112,8 @@ export interface ObservedContainer {
   state: ContainerState;
   exitCode?: number;
   restartCount?: number;
+  /** RFC 3339 creation time */
+  createdAt?: string;
   startedAt?: string;
   finishedAt?: string;
   /** IPv4 on the fleet network (base containers) */

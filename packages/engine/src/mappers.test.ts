@@ -201,6 +201,7 @@ describe('observed mappers', () => {
       Mounts: [],
     } as unknown as Dockerode.ContainerInfo;
     expect(containerFromList(item)).toEqual({
+      createdAt: '1970-01-01T00:00:01.000Z',
       id: 'abc',
       name: 'lab-web-01',
       image: 'decnet/runtime-base:test',

@@ -95,7 +95,7 @@ export function deckyView(d: ObservedDecky, hostId: string, now = new Date().toI
     generation: d.generation,
     phase: status.phase,
     status,
-    createdAt: base?.container.startedAt,
+    createdAt: base?.container.createdAt ?? base?.container.startedAt,
     mutation: d.spec?.mutation,
     containers,
     spec: d.spec,
