@@ -24,6 +24,8 @@ export const registry: Record<string, ServiceModule> = {
   ftp: ftpService,
   http: httpService,
   smtp: smtpService,
+  // smtp_relay personas get the same capture-only server: a honeypot never relays
+  smtp_relay: smtpService,
   pop3: pop3Service,
   redis: redisService,
   mysql: mysqlService,
