@@ -74,6 +74,16 @@ describe('summarizeAttackers', () => {
     expect(s2!.credentialsDropped).toBe(3);
   });
 
+  it('only auth attempts count as credentials, not events carrying the session principal', () => {
+    const [s] = summarizeAttackers([
+      ev(1, 'auth_attempt', { principal: 'anonymous', secret_kind: 'plaintext', secret: 'a@b', success: true }),
+      ev(2, 'command', { principal: 'anonymous', command: 'LIST' }),
+      ev(3, 'download_attempt', { principal: 'anonymous', path: '/pub/x' }),
+    ]);
+    expect(s!.credentials).toEqual([{ principal: 'anonymous', secretKind: 'plaintext', secret: 'a@b', count: 1, accepted: 1 }]);
+    expect(s!.commands).toEqual([{ command: 'LIST', count: 1 }]);
+  });
+
   it('credentials differing only in secret kind or bytes stay apart', () => {
     const [s] = summarizeAttackers([
       ev(1, 'auth_attempt', { principal: 'a', secret_kind: 'plaintext', secret: 'p' }),

@@ -129,7 +129,9 @@ export class AttackerAggregator {
     a.deckies.add(ev.decky);
     a.services.add(ev.service);
     if (ev.dst_port !== undefined) a.ports.add(ev.dst_port);
-    if (ev.principal !== undefined) this.addCredential(a, ev, n);
+    // only login attempts are credentials: commands, downloads, ... carry the
+    // logged-in principal as context, not as a new try
+    if (ev.event === 'auth_attempt' && ev.principal !== undefined) this.addCredential(a, ev, n);
     const cmd = commandOf(ev);
     if (cmd !== undefined) this.addCommand(a, cmd.slice(0, this.maxCommandLength), n);
   }
