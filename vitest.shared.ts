@@ -10,6 +10,7 @@ export function packageConfig(dir: string, extra: { testTimeout?: number; serial
       testTimeout: extra.testTimeout ?? 20_000,
       hookTimeout: extra.testTimeout ?? 60_000,
       fileParallelism: !extra.serial,
+      passWithNoTests: true,
       reporters: ['default', 'json'],
       outputFile: { json: `${dir}/../../.reports/${name}.json` },
     },
