@@ -3,7 +3,7 @@ import { groupObserved } from '@decnet/api';
 import { hostContext, hostFlags } from '../lib/context.js';
 import { fail } from '../lib/errors.js';
 import { outputFlag, renderJson, renderTable, renderYaml } from '../lib/output.js';
-import { age, deckyViews } from '../lib/view.js';
+import { age, deckyViews, withControllerStatus } from '../lib/view.js';
 
 export default class Describe extends Command {
   static override description = 'Show a decky in detail: resolved spec, containers with state, IP, MAC, sysctls, conditions, last errors';
@@ -17,7 +17,7 @@ export default class Describe extends Command {
     const { args, flags } = await this.parse(Describe);
     try {
       const { hostId, engine } = await hostContext(flags);
-      const d = deckyViews(groupObserved(await engine.observe(hostId))).find((v) => v.name === args.name);
+      const d = (await withControllerStatus(deckyViews(groupObserved(await engine.observe(hostId))), engine.stateDir, hostId)).find((v) => v.name === args.name);
       if (!d) throw new Error(`decky ${args.name} not found on host ${hostId}`);
       if (flags.output === 'json') return void process.stdout.write(renderJson(d));
       if (flags.output === 'yaml') return void process.stdout.write(renderYaml(d));
@@ -27,7 +27,7 @@ export default class Describe extends Command {
       kv('Name', d.name);
       kv('Fleet', d.fleet);
       kv('Host', d.host);
-      kv('Phase', d.phase);
+      kv('Phase', `${d.phase}${d.statusSource === 'controller' ? ' (from the controller)' : ''}`);
       kv('IP', d.ip);
       kv('MAC', d.mac);
       kv('Hostname', d.hostname);

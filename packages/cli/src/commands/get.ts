@@ -3,7 +3,7 @@ import { groupObserved, toManifests } from '@decnet/api';
 import { hostContext, hostFlags } from '../lib/context.js';
 import { fail } from '../lib/errors.js';
 import { outputFlag, render, type Column } from '../lib/output.js';
-import { age, deckyViews, type DeckyView } from '../lib/view.js';
+import { age, deckyViews, withControllerStatus, type DeckyView } from '../lib/view.js';
 import { watchDeckies } from '../lib/watch.js';
 
 interface FleetRow {
@@ -88,7 +88,7 @@ export default class Get extends Command {
         process.stdout.write(render(flags.output, rows, fleetColumns, { json: rows, yaml: toManifests(specs, []) }));
         return;
       }
-      const rows = deckyViews(g).filter((d) => (!args.name || d.name === args.name) && (!flags.fleet || d.fleet === flags.fleet));
+      const rows = (await withControllerStatus(deckyViews(g), engine.stateDir, hostId)).filter((d) => (!args.name || d.name === args.name) && (!flags.fleet || d.fleet === flags.fleet));
       if (args.name && rows.length === 0) throw new Error(`decky ${args.name} not found on host ${hostId}`);
       const specs = rows.flatMap((d) => (d.spec ? [d.spec] : []));
       const fleets = g.fleets.flatMap((f) => (f.spec && specs.some((s) => s.fleet === f.name) ? [f.spec] : []));

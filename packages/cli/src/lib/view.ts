@@ -3,7 +3,7 @@
  * `get`, the body of `describe`, and the readiness check `apply --wait` polls.
  */
 import { containerName, type GroupedContainer, type GroupedState, type ObservedDecky, type ResolvedDecky } from '@decnet/api';
-import { computeDeckyStatus, type ContainerSnapshot, type DeckyStatus } from '@decnet/controller';
+import { computeDeckyStatus, isFresh, readStatusFile, type ContainerSnapshot, type DeckyStatus } from '@decnet/controller';
 
 export interface ContainerView {
   name: string;
@@ -38,6 +38,8 @@ export interface DeckyView {
   containers: ContainerView[];
   spec?: ResolvedDecky;
   errors: string[];
+  /** where `status` comes from: computed from the containers, or the running controller's (it knows heal failures and crash loops) */
+  statusSource?: 'containers' | 'controller';
 }
 
 function snapshot(c: GroupedContainer | undefined): ContainerSnapshot | undefined {
@@ -105,6 +107,25 @@ export function deckyView(d: ObservedDecky, hostId: string, now = new Date().toI
 
 export function deckyViews(g: GroupedState, now = new Date().toISOString()): DeckyView[] {
   return g.deckies.map((d) => deckyView(d, g.hostId, now));
+}
+
+/**
+ * Merge what a running controller knows (`<stateDir>/status/<hostId>.json`, when fresher
+ * than ~2 resync periods) into views computed from containers. The containers stay the
+ * truth for anything the controller has not seen yet: its status is used when it observed
+ * the same generation and either the containers look fine (it can only add problems:
+ * crash loops, heal failures) or it also sees a problem (its reason is richer).
+ */
+export async function withControllerStatus(views: DeckyView[], stateDir: string, hostId: string, now = Date.now()): Promise<DeckyView[]> {
+  const file = await readStatusFile(stateDir, hostId);
+  if (!file || !isFresh(file, now)) return views.map((v) => ({ ...v, statusSource: 'containers' as const }));
+  return views.map((v) => {
+    const rec = file.deckies[v.name];
+    const mine = rec?.status;
+    if (!mine || mine.observedGeneration !== v.status.observedGeneration) return { ...v, statusSource: 'containers' as const };
+    if (v.phase !== 'Running' && mine.phase === 'Running') return { ...v, statusSource: 'containers' as const };
+    return { ...v, status: mine, phase: mine.phase, statusSource: 'controller' as const };
+  });
 }
 
 /** A decky is ready when its spec matches what was submitted and every container runs. */

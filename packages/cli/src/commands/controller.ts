@@ -1,0 +1,42 @@
+import { Command, Flags } from '@oclif/core';
+import { Controller, createLogger, createMetrics, instrumentEngine, startHealthServer } from '@decnet/controller';
+import { hostContext, hostFlags } from '../lib/context.js';
+import { durationMs, fail } from '../lib/errors.js';
+
+export default class ControllerCmd extends Command {
+  static override description = 'Run the per-host controller in the foreground: heal deckies from their labels, keep their status, serve /healthz, /readyz and /metrics';
+  static override examples = ['decnetctl controller', 'decnetctl controller --resync 1m --workers 8 --metrics-addr 127.0.0.1:9465'];
+  static override flags = {
+    ...hostFlags,
+    resync: Flags.string({ description: 'period of the full resync', default: '30s' }),
+    workers: Flags.integer({ description: 'deckies reconciled at once', default: 4, min: 1, max: 64 }),
+    'metrics-addr': Flags.string({ description: 'host:port for /healthz, /readyz and /metrics ("off" to disable)', default: '127.0.0.1:9465' }),
+    'log-level': Flags.string({ description: 'trace|debug|info|warn|error', default: 'info', env: 'DECNET_LOG_LEVEL' }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(ControllerCmd);
+    try {
+      const resyncMs = durationMs(flags.resync, '--resync');
+      const { hostId, engine } = await hostContext(flags);
+      const logger = createLogger({ level: flags['log-level'] });
+      const metrics = createMetrics();
+      const controller = new Controller({ engine: instrumentEngine(engine, metrics), hostId, workers: flags.workers, resyncMs, logger, metrics });
+      const health = flags['metrics-addr'] === 'off' ? undefined : await startHealthServer({ addr: flags['metrics-addr'], registry: metrics.registry, ready: () => controller.ready() });
+      logger.info({ hostId, stateDir: engine.stateDir, resyncMs, workers: flags.workers, health: health?.address ?? 'off' }, 'controller starting');
+      const stopped = new Promise<void>((resolve) => {
+        const stop = (sig: string) => {
+          logger.info({ signal: sig }, 'stopping: finishing in-flight reconciles');
+          void controller.stop().then(() => health?.close()).then(resolve);
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+      await controller.start();
+      await stopped;
+      logger.info('controller stopped');
+    } catch (err) {
+      fail(this, err);
+    }
+  }
+}
