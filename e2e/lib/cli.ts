@@ -45,6 +45,7 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
       clearTimeout(timer);
       resolveRun({ code: code ?? -1, stdout, stderr });
     });
+    child.stdin.on('error', () => {}); // EPIPE when the child exits without reading its input
     child.stdin.end(opts.input ?? '');
   });
 }
