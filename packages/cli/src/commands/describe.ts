@@ -19,6 +19,11 @@ export default class Describe extends Command {
       const { hostId, engine } = await hostContext(flags);
       const d = (await withControllerStatus(deckyViews(groupObserved(await engine.observe(hostId))), engine.stateDir, hostId)).find((v) => v.name === args.name);
       if (!d) throw new Error(`decky ${args.name} not found on host ${hostId}`);
+      // the list call has no start times or restart counts: inspect this decky's containers
+      for (const c of d.containers) {
+        const full = await engine.inspectContainer(c.id);
+        if (full) Object.assign(c, { startedAt: full.startedAt, restartCount: full.restartCount, exitCode: full.exitCode });
+      }
       if (flags.output === 'json') return void process.stdout.write(renderJson(d));
       if (flags.output === 'yaml') return void process.stdout.write(renderYaml(d));
       const s = d.spec;

@@ -16,7 +16,7 @@ export function honeypotBase(flag?: string): string {
 
 export async function buildImages(opts: { baseImage?: string; tag?: string; onProgress?: (line: string) => void }): Promise<{ tag: string; id: string }> {
   const tag = opts.tag ?? honeypotImageTag(DECNET_VERSION);
-  const id = await buildHoneypotImage(new Docker(), { baseImage: honeypotBase(opts.baseImage), tag, onProgress: opts.onProgress, labels: { 'com.decnet.version': DECNET_VERSION } });
+  const id = await buildHoneypotImage(new Docker(), { baseImage: honeypotBase(opts.baseImage), tag, onProgress: opts.onProgress, labels: { 'org.opencontainers.image.version': DECNET_VERSION } });
   return { tag, id };
 }
 
