@@ -1,0 +1,288 @@
+#!/usr/bin/env node
+/**
+ * Bench: how many failed-login events one ssh honeypot service logs per second,
+ * and how much memory its container holds idle and under that flood.
+ *
+ *   node packages/honeypots/bench/ssh-flood.mjs [--seconds 20] [--parallel 16] [--json]
+ *
+ * Deploys a lab fleet `benchh` (10.231.0.0/24) with one ssh decky using the
+ * built decnetctl, floods it from the lab namespace (`decnetctl lab exec`) with
+ * ssh2 clients each trying 6 wrong passwords per connection (the service's
+ * per-connection limit), counts the auth_attempt events that reached the
+ * container's stdout, samples the container's memory (cgroup v1/v2 rss and the
+ * VmRSS of its processes), then deletes the fleet (also on failure or Ctrl-C).
+ * Needs root, Docker and a build (`npx turbo run build`).
+ *
+ * Internal mode, run inside the namespace:  ssh-flood.mjs client IP SECONDS PARALLEL
+ */
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const pexec = promisify(execFile);
+const HERE = fileURLToPath(import.meta.url);
+const ROOT = resolve(dirname(HERE), '../../..');
+const CLI = join(ROOT, 'packages/cli/bin/run.js');
+const FLEET = 'benchh';
+const DECKY = 'benchh-ssh';
+const IP = '10.231.0.10';
+const ATTEMPTS_PER_CONN = 6;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------- client side
+async function client(ip, seconds, parallel) {
+  const { Client } = (await import('ssh2')).default;
+  const deadline = Date.now() + seconds * 1000;
+  const stats = { attempts: 0, connections: 0, errors: 0, errorSamples: [] };
+  const one = (w) =>
+    new Promise((done) => {
+      const c = new Client();
+      let tries = 0;
+      let finished = false;
+      const finish = () => {
+        if (finished) return;
+        finished = true;
+        c.end();
+        done();
+      };
+      stats.connections++;
+      c.on('error', (e) => {
+        if (!/authentication methods failed/i.test(e.message)) {
+          stats.errors++;
+          if (stats.errorSamples.length < 5) stats.errorSamples.push(e.message);
+        }
+        finish();
+      });
+      c.on('ready', finish);
+      c.on('close', finish);
+      c.connect({
+        host: ip,
+        port: 22,
+        username: `bench${w}`,
+        readyTimeout: 15_000,
+        authHandler: (_left, _partial, cb) => {
+          if (tries >= ATTEMPTS_PER_CONN || Date.now() > deadline) return cb(false);
+          tries++;
+          stats.attempts++;
+          cb({ type: 'password', username: `bench${w}`, password: `wrong-${stats.attempts}` });
+        },
+      });
+    });
+  const t0 = Date.now();
+  await Promise.all(
+    Array.from({ length: parallel }, async (_, w) => {
+      while (Date.now() < deadline) await one(w);
+    }),
+  );
+  process.stdout.write(`${JSON.stringify({ ...stats, seconds: (Date.now() - t0) / 1000 })}\n`);
+}
+
+// ------------------------------------------------------------------ host side
+function args() {
+  const a = process.argv.slice(2);
+  const num = (name, dflt) => {
+    const i = a.indexOf(`--${name}`);
+    const v = i >= 0 ? Number(a[i + 1]) : dflt;
+    if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number`);
+    return v;
+  };
+  return { seconds: num('seconds', 20), parallel: num('parallel', 16), json: a.includes('--json') };
+}
+
+const env = () => {
+  const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
+  const base = process.env.DECNET_BASE_IMAGE ?? `decnet/runtime-base:${version}`;
+  return { ...process.env, DECNET_HOST_ID: process.env.DECNET_HOST_ID ?? 'bench-honeypots', DECNET_BASE_IMAGE: base, DECNET_IMAGE_BASE: process.env.DECNET_IMAGE_BASE ?? base };
+};
+
+function run(cmd, argv, opts = {}) {
+  return new Promise((res, rej) => {
+    const child = spawn(cmd, argv, { env: opts.env ?? env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', rej);
+    child.on('close', (code) => res({ code: code ?? -1, stdout, stderr }));
+  });
+}
+const ctl = (...argv) => run(process.execPath, [CLI, ...argv]);
+async function must(p, what) {
+  const r = await p;
+  if (r.code !== 0) throw new Error(`${what} failed (${r.code}): ${r.stderr || r.stdout}`);
+  return r;
+}
+const docker = async (...argv) => (await pexec('docker', argv, { maxBuffer: 512 * 1024 * 1024 })).stdout;
+
+const MANIFEST = `apiVersion: decnet.io/v1alpha1
+kind: Fleet
+metadata: { name: ${FLEET} }
+spec:
+  network: { subnet: 10.231.0.0/24, gateway: 10.231.0.1 }
+  lab: true
+---
+apiVersion: decnet.io/v1alpha1
+kind: Decky
+metadata: { name: ${DECKY} }
+spec:
+  fleet: ${FLEET}
+  ip: ${IP}
+  services: [ssh]
+  serviceConfig:
+    ssh: { ssh_version: SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.10, users: "root:not-tried-by-the-bench" }
+`;
+
+/** Memory of a container: rss of its memory cgroup and the summed VmRSS of its processes (bytes). */
+function memory(id, pid) {
+  const v1 = `/sys/fs/cgroup/memory/docker/${id}/memory.stat`;
+  let cgroupRss;
+  if (existsSync(v1)) cgroupRss = Number(/^total_rss (\d+)$/m.exec(readFileSync(v1, 'utf8'))?.[1]);
+  else {
+    const rel = /^0::(.*)$/m.exec(readFileSync(`/proc/${pid}/cgroup`, 'utf8'))?.[1];
+    const stat = rel && `/sys/fs/cgroup${rel}/memory.stat`;
+    if (stat && existsSync(stat)) cgroupRss = Number(/^anon (\d+)$/m.exec(readFileSync(stat, 'utf8'))?.[1]);
+  }
+  let vmRss = 0;
+  const procs = `/sys/fs/cgroup/memory/docker/${id}/cgroup.procs`;
+  const pids = existsSync(procs) ? readFileSync(procs, 'utf8').split('\n').filter(Boolean) : [String(pid)];
+  for (const p of pids) {
+    try {
+      vmRss += Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+    } catch {
+      /* process gone */
+    }
+  }
+  return { cgroupRss, vmRss };
+}
+
+const mib = (b) => (b === undefined || Number.isNaN(b) ? 'n/a' : `${(b / 1048576).toFixed(1)} MiB`);
+const countAttempts = async (name) => (await docker('logs', name)).split('\n').filter((l) => l.includes('"event":"auth_attempt"')).length;
+
+async function cleanup() {
+  const r = await ctl('delete', 'fleet', FLEET);
+  if (r.code !== 0 && !/not found|nothing to delete|no such/i.test(r.stderr)) process.stderr.write(`cleanup: ${r.stderr}`);
+}
+
+async function main() {
+  const { seconds, parallel, json } = args();
+  const e = env();
+  const t0 = Date.now();
+  const log = (m) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}\n`);
+  if ((await run('docker', ['image', 'inspect', e.DECNET_BASE_IMAGE])).code !== 0) {
+    log(`building ${e.DECNET_BASE_IMAGE}`);
+    await must(run('bash', [join(ROOT, 'scripts/build-runtime-base.sh'), e.DECNET_BASE_IMAGE]), 'build-runtime-base');
+  }
+  await cleanup();
+  const dir = mkdtempSync(join(tmpdir(), 'decnet-benchh-'));
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+    log('interrupted: cleaning up');
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    writeFileSync(join(dir, 'fleet.yaml'), MANIFEST);
+    log(`deploying ${FLEET}`);
+    await must(ctl('apply', '-f', dir, '-o', 'json'), 'apply');
+    const name = (await docker('ps', '-q', '--no-trunc', '--filter', `label=com.decnet.fleet=${FLEET}`, '--filter', 'label=com.decnet.role=service')).trim();
+    const [info] = JSON.parse(await docker('inspect', name));
+    const id = info.Id;
+    const cname = info.Name.replace(/^\//, '');
+    for (let i = 0; !(await docker('logs', cname)).includes('"event":"service_start"'); i++) {
+      if (i > 120) throw new Error(`${cname} never logged service_start`);
+      await sleep(250);
+    }
+    log('idle for 5 s');
+    await sleep(5000);
+    const idle = memory(id, info.State.Pid);
+    const before = await countAttempts(cname);
+    const load = loadavg()[0];
+
+    log(`flooding ${IP}:22 from the lab namespace: ${parallel} connections for ${seconds} s`);
+    const samples = [];
+    let flooding = true;
+    const sampler = (async () => {
+      while (flooding) {
+        samples.push(memory(id, info.State.Pid));
+        await sleep(500);
+      }
+    })();
+    const flood = await ctl('lab', 'exec', FLEET, '--', process.execPath, HERE, 'client', IP, String(seconds), String(parallel));
+    flooding = false;
+    await sampler;
+    if (flood.code !== 0) throw new Error(`flood client failed: ${flood.stderr}`);
+    const c = JSON.parse(flood.stdout.trim().split('\n').pop());
+
+    // events are written as they happen; wait until the log stops growing
+    let logged = await countAttempts(cname);
+    for (let last = -1; logged !== last; ) {
+      last = logged;
+      await sleep(1000);
+      logged = await countAttempts(cname);
+    }
+    logged -= before;
+    await sleep(5000);
+    const after = memory(id, info.State.Pid);
+    const [post] = JSON.parse(await docker('inspect', id));
+    const peak = (k) => Math.max(...samples.map((s) => s[k] ?? 0));
+    const machine = {
+      nproc: availableParallelism(),
+      memGiB: Math.round(totalmem() / 2 ** 30),
+      kernel: release(),
+      node: process.version,
+      docker: (await docker('version', '--format', '{{.Server.Version}}')).trim(),
+      loadAvg1mBeforeFlood: Number(load.toFixed(2)),
+      date: new Date().toISOString(),
+    };
+    const result = {
+      machine,
+      seconds: c.seconds,
+      parallel,
+      connections: c.connections,
+      clientAttempts: c.attempts,
+      clientErrors: c.errors,
+      loggedAuthAttempts: logged,
+      eventsPerSecond: Math.round(logged / c.seconds),
+      idle,
+      peak: { cgroupRss: peak('cgroupRss'), vmRss: peak('vmRss') },
+      afterFlood: after,
+      restarts: post.RestartCount,
+      running: post.State.Running,
+    };
+    log('done: deleting the fleet');
+    if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    else
+      process.stdout.write(
+        [
+          `ssh flood: ${c.connections} connections, ${c.attempts} password attempts sent in ${c.seconds.toFixed(1)} s (${parallel} in parallel, ${c.errors} client errors${c.errorSamples.length ? `: ${c.errorSamples.join('; ')}` : ''})`,
+          `auth_attempt events logged: ${logged} (${result.eventsPerSecond} events/s)`,
+          `memory idle:        cgroup rss ${mib(idle.cgroupRss)}, process VmRSS ${mib(idle.vmRss)}`,
+          `memory under flood: cgroup rss ${mib(result.peak.cgroupRss)}, process VmRSS ${mib(result.peak.vmRss)} (peak of ${samples.length} samples)`,
+          `memory 5 s after:   cgroup rss ${mib(after.cgroupRss)}, process VmRSS ${mib(after.vmRss)}`,
+          `container: running=${post.State.Running} restarts=${post.RestartCount}`,
+          `machine: ${machine.nproc} cpus, ${machine.memGiB} GiB, kernel ${machine.kernel}, node ${machine.node}, docker ${machine.docker}, 1-min load before the flood ${machine.loadAvg1mBeforeFlood}, ${machine.date}`,
+          '',
+        ].join('\n'),
+      );
+    if (interrupted) process.exitCode = 130;
+  } finally {
+    await cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === 'client') {
+  const [ip, seconds, parallel] = process.argv.slice(3);
+  await client(ip, Number(seconds), Number(parallel));
+} else {
+  try {
+    await main();
+  } catch (err) {
+    process.stderr.write(`ssh-flood: ${err.message}\n`);
+    process.exitCode = 1;
+  }
+}
