@@ -158,35 +158,40 @@ export function place(req: PlacementRequest): PlacementResult {
   for (const [name, { entry }] of where) if (!removing.has(name)) ipHolder.set(ipIndexField(entry.spec.fleet, entry.spec.ip), name);
   const knownFleets = new Set([...submittedFleets.keys(), ...Object.values(req.current).flatMap((s) => s.fleets.map((f) => f.name))]);
   const blocked = new Set<string>();
-  const submittedIps = new Map<string, string>();
   for (const d of submitted.values()) {
     const cur = where.get(d.name);
-    const key = ipIndexField(d.fleet, d.ip);
-    const holder = ipHolder.get(key);
-    const twin = submittedIps.get(key);
     if (!knownFleets.has(d.fleet)) conflicts.push({ code: 'UnknownFleet', decky: d.name, message: `decky ${d.name}: fleet ${d.fleet} is neither submitted nor in the registry`, hint: 'submit the Fleet manifest too' });
     else if (cur && cur.entry.spec.fleet !== d.fleet) {
       conflicts.push({ code: 'NameTaken', decky: d.name, message: `decky ${d.name} already exists in fleet ${cur.entry.spec.fleet} on host ${cur.host}`, hint: 'decky names are unique in the cluster: rename it, or delete the other one first' });
-    } else if (holder !== undefined && holder !== d.name && !submitted.has(holder)) {
-      conflicts.push({ code: 'IpTaken', decky: d.name, message: `decky ${d.name}: IP ${d.ip} of fleet ${d.fleet} is held by decky ${holder} (host ${where.get(holder)?.host ?? '?'})`, hint: 'choose another IP or leave spec.ip out to allocate one' });
-    } else if (twin !== undefined) {
-      conflicts.push({ code: 'IpTaken', decky: d.name, message: `deckies ${twin} and ${d.name} both claim IP ${d.ip} of fleet ${d.fleet}` });
-    } else {
-      submittedIps.set(key, d.name);
-      continue;
-    }
+    } else continue;
     blocked.add(d.name);
   }
-  // a submitted decky taking the IP of another submitted decky that keeps its old one
-  for (const d of submitted.values()) {
-    if (blocked.has(d.name)) continue;
-    const holder = ipHolder.get(ipIndexField(d.fleet, d.ip));
-    if (holder === undefined || holder === d.name) continue;
-    const other = submitted.get(holder);
-    if (other && !blocked.has(holder) && ipIndexField(other.fleet, other.ip) === ipIndexField(d.fleet, d.ip)) continue; // reported as twin above
-    if (other && other.ip === where.get(holder)?.entry.spec.ip && other.fleet === d.fleet) {
-      conflicts.push({ code: 'IpTaken', decky: d.name, message: `decky ${d.name}: IP ${d.ip} of fleet ${d.fleet} is held by decky ${holder}` });
+  // IPs, to a fixpoint: a blocked decky keeps its old IP, which may block another one
+  const keyOf = (x: ResolvedDecky) => ipIndexField(x.fleet, x.ip);
+  for (let again = true; again; ) {
+    again = false;
+    const claimed = new Map<string, string>();
+    for (const d of submitted.values()) {
+      if (blocked.has(d.name)) continue;
+      const key = keyOf(d);
+      const holder = ipHolder.get(key);
+      const h = holder === undefined ? undefined : submitted.get(holder);
+      const released = holder === undefined || holder === d.name || (h !== undefined && !blocked.has(holder) && keyOf(h) !== key);
+      const twin = claimed.get(key);
+      if (released && twin === undefined) {
+        claimed.set(key, d.name);
+        continue;
+      }
+      const by = twin ?? holder!;
+      conflicts.push({
+        code: 'IpTaken',
+        decky: d.name,
+        message: `decky ${d.name}: IP ${d.ip} of fleet ${d.fleet} is ${twin !== undefined ? `also claimed by submitted decky ${by}` : `held by decky ${by} (host ${where.get(by)?.host ?? '?'})`}`,
+        hint: 'choose another IP or leave spec.ip out to allocate one',
+      });
       blocked.add(d.name);
+      again = true;
+      break;
     }
   }
 
