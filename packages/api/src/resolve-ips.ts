@@ -1,7 +1,10 @@
 /**
  * IP assignment for the deckies of one fleet: explicit IPs are checked (subnet,
- * network/broadcast/gateway, reserved, clashes with each other and with deployed
- * deckies), deployed deckies keep their IP, the rest is allocated in order.
+ * network/broadcast/gateway, reserved, clashes with each other), deployed deckies
+ * keep their IP, the rest is allocated in order around deployed IPs.
+ * An explicit IP held by a deployed decky is not a manifest problem but a state
+ * conflict: the planner reports it (IpTaken), knowing what --prune removes and
+ * which deckies move, and orders a pruned holder before its successor.
  */
 import { isIPv4, parseCidr } from './cidr.js';
 import { addressProblem, IpAllocator } from './ip-alloc.js';
@@ -38,9 +41,6 @@ export function assignFleetIps(input: FleetIpInput, report: IpReport): Map<strin
   const gateway = fleet.network.gateway;
   const fleetReserved = new Set(input.fleetReserved);
   const hostReserved = new Set(input.hostReserved);
-  const submitted = new Set(entries.map((e) => e.name));
-  const deployedBy = new Map<string, string>();
-  for (const d of observed) if (!submitted.has(d.name)) deployedBy.set(d.ip, d.name);
 
   const explicitOwner = new Map<string, DeckyEntry>();
   for (const e of entries) {
@@ -50,8 +50,7 @@ export function assignFleetIps(input: FleetIpInput, report: IpReport): Map<strin
       addressProblem(subnet, gateway, ip) ??
       (fleetReserved.has(ip) ? `${ip} is reserved (spec.reservedIPs of fleet ${fleet.name})` : undefined) ??
       (hostReserved.has(ip) ? `${ip} is reserved on this host` : undefined) ??
-      (explicitOwner.has(ip) ? `${ip} is already the IP of decky ${input.describe(explicitOwner.get(ip)!)}` : undefined) ??
-      (deployedBy.has(ip) ? `${ip} is already used by deployed decky ${deployedBy.get(ip)}` : undefined);
+      (explicitOwner.has(ip) ? `${ip} is already the IP of decky ${input.describe(explicitOwner.get(ip)!)}` : undefined);
     if (problem !== undefined) {
       report(e, 'E_IP', problem);
       continue;

@@ -211,9 +211,10 @@ describe('resolve: IPs', () => {
       reservedIPs: ['10.213.0.4'],
     });
     expect(Object.fromEntries(r.deckies.map((d) => [d.name, d.ip]))).toEqual({ new1: '10.213.0.5', new2: '10.213.0.2', old: '10.213.0.7', new3: '10.213.0.6' });
-    expect(issuesOf(FLEET + decky('x', 'ip: 10.213.0.3, services: [ssh]'), { ...OPTS, observedDeckies: observed })).toEqual([
-      'lab.yaml:11:25: document 2 (Decky x): spec.ip: 10.213.0.3 is already used by deployed decky gone',
-    ]);
+    // an explicit IP held by a deployed decky is the planner's conflict (prune-aware), not a manifest issue
+    const taken = ok(FLEET + decky('x', 'ip: 10.213.0.3, services: [ssh]'), { ...OPTS, observedDeckies: observed });
+    expect(taken.deckies.map((d) => [d.name, d.ip])).toEqual([['x', '10.213.0.3']]);
+    expect(ok(FLEET + decky('y', 'services: [ssh]'), { ...OPTS, observedDeckies: observed }).deckies[0]?.ip).toBe('10.213.0.2');
   });
 
   it('resolves a Decky against a fleet known on the host', () => {
