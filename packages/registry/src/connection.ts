@@ -47,7 +47,7 @@ export function clientOptions(p: ParsedRegistryUrl, o: ClientOptions): RedisOpti
   return opts;
 }
 
-const AUTH = /^(WRONGPASS|NOAUTH|NOPERM|ERR AUTH|ERR invalid password|ERR Client sent AUTH)/i;
+const AUTH = /^(WRONGPASS|NOAUTH|NOPERM|ERR AUTH|ERR invalid password|ERR Client sent AUTH)|\bNOPERM\b/i;
 
 export function isAuthMessage(message: string): boolean {
   return AUTH.test(message);
@@ -63,8 +63,10 @@ export function scrub(message: string, secrets: readonly (string | undefined)[])
 /** Any error thrown by ioredis -> a typed RegistryError. */
 export function mapError(err: unknown, target: string, secrets: readonly (string | undefined)[]): RegistryError {
   if (err instanceof RegistryError) return err;
-  const e = err as { name?: string; message?: string } | undefined;
-  const message = scrub(String(e?.message ?? err), secrets);
+  const e = err as { name?: string; message?: string; previousErrors?: Array<{ message?: string }> } | undefined;
+  // a discarded MULTI says why in its previous errors (e.g. NOPERM)
+  const cause = e?.previousErrors?.find((p) => typeof p?.message === 'string')?.message;
+  const message = scrub(cause !== undefined ? `${cause} (${String(e?.message)})` : String(e?.message ?? err), secrets);
   if (e?.name === 'ReplyError') {
     if (isAuthMessage(message)) return new RegistryAuthError(message, target);
     return new RegistryError('RegistryCommandFailed', `registry ${target}: ${message}`);
