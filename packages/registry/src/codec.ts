@@ -13,9 +13,13 @@ export function sliceIndex(slice: Pick<DesiredSlice, 'deckies'>): Array<[string,
   return slice.deckies.map((d) => [d.spec.name, ipIndexField(d.spec.fleet, d.spec.ip)]);
 }
 
-/** Hash of what a slice asks for (not its generation or write time): equal hashes = nothing to write. */
+/**
+ * Hash of what a slice asks for (not its generation or write time): equal hashes =
+ * nothing to write. Deckies count by name, spec hash and generation (each entry's
+ * `hash` is canonicalHash of its spec), so specs are not re-serialised.
+ */
 export function sliceContentHash(slice: Pick<DesiredSlice, 'fleets' | 'deckies' | 'secrets'>): string {
-  return canonicalHash({ fleets: slice.fleets, deckies: slice.deckies, secrets: slice.secrets ?? {} });
+  return canonicalHash({ fleets: slice.fleets, deckies: slice.deckies.map((d) => [d.spec.name, d.hash, d.generation]), secrets: slice.secrets ?? {} });
 }
 
 export const encodeSlice = (slice: DesiredSlice | ObservedSlice): string => canonicalJson(slice);

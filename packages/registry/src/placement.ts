@@ -240,8 +240,10 @@ export function place(req: PlacementRequest): PlacementResult {
   }
 
   // --- new slices ---
+  const anyFleet = new Map<string, ResolvedFleet>();
+  for (const s of Object.values(req.current)) for (const f of s.fleets) if (!anyFleet.has(f.name)) anyFleet.set(f.name, f);
   const fleetSpec = (name: string, host: string): ResolvedFleet | undefined =>
-    submittedFleets.get(name) ?? req.current[host]?.fleets.find((f) => f.name === name) ?? Object.values(req.current).flatMap((s) => s.fleets).find((f) => f.name === name);
+    submittedFleets.get(name) ?? req.current[host]?.fleets.find((f) => f.name === name) ?? anyFleet.get(name);
   const content = new Map<string, { deckies: DesiredDecky[]; secrets: SecretBundle }>();
   const slot = (h: string) => content.get(h) ?? (content.set(h, { deckies: [], secrets: {} }), content.get(h)!);
   for (const h of Object.keys(req.current)) slot(h);
@@ -258,7 +260,7 @@ export function place(req: PlacementRequest): PlacementResult {
     const hash = canonicalHash(d);
     const generation = prev === undefined ? 1 : prev.hash === hash ? prev.generation : prev.generation + 1;
     const s = slot(host);
-    s.deckies.push({ spec: d, generation, hash });
+    s.deckies.push(prev !== undefined && prev.hash === hash ? prev : { spec: d, generation, hash });
     const sec = req.secrets?.[name];
     if (sec && Object.keys(sec).length > 0) s.secrets[name] = sec;
   }
