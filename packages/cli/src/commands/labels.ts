@@ -31,8 +31,12 @@ export default class LabelsCmd extends Command {
       const report = inspectLabels(labels);
       const foreignHost = report.hostId !== undefined && report.hostId !== hostId;
       const data = { object: target.name, id: target.id, thisHost: hostId, foreignHost, ...report };
-      if (flags.output === 'json') return void process.stdout.write(renderJson(data));
-      if (flags.output === 'yaml') return void process.stdout.write(renderYaml(data));
+      // every output format exits non-zero when the labels are invalid
+      if (flags.output === 'json' || flags.output === 'yaml') {
+        process.stdout.write(flags.output === 'json' ? renderJson(data) : renderYaml(data));
+        if (!report.result.ok) return this.exit(1);
+        return;
+      }
       const out: string[] = [];
       out.push(`Object:        ${target.name} (${target.id.slice(0, 12)})`);
       out.push(`Kind:          ${report.kind}${report.role ? ` (${report.role}${report.service ? ` ${report.service}` : ''})` : ''}`);
