@@ -21,6 +21,7 @@ export default class Delete extends Command {
     ...hostFlags,
     file: Flags.string({ char: 'f', description: 'delete the fleets and deckies these manifests name', multiple: true }),
     'dry-run': Flags.boolean({ description: 'print the plan and change nothing' }),
+    force: Flags.boolean({ description: 'also remove deckies whose labels are invalid (altered, truncated or duplicated containers)' }),
     parallelism: Flags.integer({ default: 8, min: 1, max: 64 }),
     output: outputFlag(['table', 'json'], 'table'),
   };
@@ -44,7 +45,7 @@ export default class Delete extends Command {
       if (target.deckies.length + target.fleets.length === 0) throw new Error('nothing to delete: name deckies or fleets, or pass -f FILE');
       const result = await withHostLock(
         async () => {
-          const p = await prepareDelete(engine, hostId, target);
+          const p = await prepareDelete(engine, hostId, target, { force: flags.force });
           if (flags['dry-run'] || p.plan.conflicts.length > 0) return { p, summary: undefined };
           const mode = flags.output === 'json' ? 'quiet' : process.stderr.isTTY ? 'tty' : 'lines';
           return { p, summary: await runPlan(engine, p.plan, { parallelism: flags.parallelism, progress: progressReporter(p.plan, mode) }) };

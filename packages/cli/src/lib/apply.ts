@@ -83,7 +83,7 @@ export async function prepare(engine: Engine, manifests: readonly Manifest[], op
 }
 
 /** Plan a deletion (no submission): deckies by name and/or whole fleets. */
-export async function prepareDelete(engine: Engine, hostId: string, target: { deckies?: string[]; fleets?: string[] }): Promise<Prepared> {
+export async function prepareDelete(engine: Engine, hostId: string, target: { deckies?: string[]; fleets?: string[] }, opts: { force?: boolean } = {}): Promise<Prepared> {
   const observed = await engine.observe(hostId);
   const grouped = groupObserved(observed);
   const missing = [
@@ -98,7 +98,8 @@ export async function prepareDelete(engine: Engine, hostId: string, target: { de
     const fleet = grouped.deckies.find((d) => d.name === name)?.fleet;
     if (fleet && grouped.deckies.filter((d) => d.fleet === fleet).every((d) => target.deckies!.includes(d.name))) fleets.add(fleet);
   }
-  const plan = makePlan(observed, { fleets: [], deckies: [] }, { hostId, deleteDeckies: target.deckies, deleteFleets: [...fleets] });
+  // --force: the planner then also removes deckies whose labels do not decode (its InvalidLabels hint says so)
+  const plan = makePlan(observed, { fleets: [], deckies: [] }, { hostId, force: opts.force, deleteDeckies: target.deckies, deleteFleets: [...fleets] });
   return { observed, grouped, deckies: [], fleets: [], secrets: {}, plan };
 }
 
