@@ -3,7 +3,7 @@
  * Bench: how many failed-login events one ssh honeypot service logs per second,
  * and how much memory its container holds idle and under that flood.
  *
- *   node packages/honeypots/bench/ssh-flood.mjs [--seconds 20] [--parallel 16] [--json]
+ *   node packages/honeypots/bench/ssh-flood.mjs [--seconds 20] [--parallel 16] [--client-procs 2] [--json]
  *
  * Deploys a lab fleet `benchh` (10.231.0.0/24) with one ssh decky using the
  * built decnetctl, floods it from the lab namespace (`decnetctl lab exec`) with
@@ -13,7 +13,7 @@
  * VmRSS of its processes), then deletes the fleet (also on failure or Ctrl-C).
  * Needs root, Docker and a build (`npx turbo run build`).
  *
- * Internal mode, run inside the namespace:  ssh-flood.mjs client IP SECONDS PARALLEL
+ * Internal mode, run inside the namespace:  ssh-flood.mjs client IP SECONDS PARALLEL [PROCS]
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -89,7 +89,7 @@ function args() {
     if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number`);
     return v;
   };
-  return { seconds: num('seconds', 20), parallel: num('parallel', 16), json: a.includes('--json') };
+  return { seconds: num('seconds', 20), parallel: num('parallel', 16), procs: num('client-procs', 2), json: a.includes('--json') };
 }
 
 const env = () => {
@@ -135,6 +135,16 @@ spec:
     ssh: { ssh_version: SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.10, users: "root:not-tried-by-the-bench" }
 `;
 
+/** CPU time a container has used, seconds (cgroup v1 cpuacct or v2 cpu.stat); undefined if unknown. */
+function cpuSeconds(id, pid) {
+  const v1 = `/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`;
+  if (existsSync(v1)) return Number(readFileSync(v1, 'utf8')) / 1e9;
+  const rel = /^0::(.*)$/m.exec(readFileSync(`/proc/${pid}/cgroup`, 'utf8'))?.[1];
+  const stat = rel && `/sys/fs/cgroup${rel}/cpu.stat`;
+  if (stat && existsSync(stat)) return Number(/^usage_usec (\d+)$/m.exec(readFileSync(stat, 'utf8'))?.[1]) / 1e6;
+  return undefined;
+}
+
 /** Memory of a container: rss of its memory cgroup and the summed VmRSS of its processes (bytes). */
 function memory(id, pid) {
   const v1 = `/sys/fs/cgroup/memory/docker/${id}/memory.stat`;
@@ -167,7 +177,7 @@ async function cleanup() {
 }
 
 async function main() {
-  const { seconds, parallel, json } = args();
+  const { seconds, parallel, procs, json } = args();
   const e = env();
   const t0 = Date.now();
   const log = (m) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}\n`);
@@ -198,11 +208,12 @@ async function main() {
     }
     log('idle for 5 s');
     await sleep(5000);
-    const idle = memory(id, info.State.Pid);
+    const idle = { ...memory(id, info.State.Pid), dockerStats: (await docker('stats', '--no-stream', '--format', '{{.MemUsage}}', id)).trim() };
     const before = await countAttempts(cname);
     const load = loadavg()[0];
+    const cpu0 = cpuSeconds(id, info.State.Pid);
 
-    log(`flooding ${IP}:22 from the lab namespace: ${parallel} connections for ${seconds} s`);
+    log(`flooding ${IP}:22 from the lab namespace: ${parallel} connections from ${procs} client processes for ${seconds} s`);
     const samples = [];
     let flooding = true;
     const sampler = (async () => {
@@ -211,8 +222,9 @@ async function main() {
         await sleep(500);
       }
     })();
-    const flood = await ctl('lab', 'exec', FLEET, '--', process.execPath, HERE, 'client', IP, String(seconds), String(parallel));
+    const flood = await ctl('lab', 'exec', FLEET, '--', process.execPath, HERE, 'client', IP, String(seconds), String(parallel), String(procs));
     flooding = false;
+    const cpu1 = cpuSeconds(id, info.State.Pid);
     await sampler;
     if (flood.code !== 0) throw new Error(`flood client failed: ${flood.stderr}`);
     const c = JSON.parse(flood.stdout.trim().split('\n').pop());
@@ -242,11 +254,14 @@ async function main() {
       machine,
       seconds: c.seconds,
       parallel,
+      clientProcs: procs,
       connections: c.connections,
       clientAttempts: c.attempts,
       clientErrors: c.errors,
       loggedAuthAttempts: logged,
       eventsPerSecond: Math.round(logged / c.seconds),
+      serviceCpuSeconds: cpu0 === undefined || cpu1 === undefined ? undefined : Number((cpu1 - cpu0).toFixed(2)),
+      eventsPerServiceCpuSecond: cpu0 === undefined || cpu1 === undefined ? undefined : Math.round(logged / (cpu1 - cpu0)),
       idle,
       peak: { cgroupRss: peak('cgroupRss'), vmRss: peak('vmRss') },
       afterFlood: after,
@@ -258,9 +273,9 @@ async function main() {
     else
       process.stdout.write(
         [
-          `ssh flood: ${c.connections} connections, ${c.attempts} password attempts sent in ${c.seconds.toFixed(1)} s (${parallel} in parallel, ${c.errors} client errors${c.errorSamples.length ? `: ${c.errorSamples.join('; ')}` : ''})`,
-          `auth_attempt events logged: ${logged} (${result.eventsPerSecond} events/s)`,
-          `memory idle:        cgroup rss ${mib(idle.cgroupRss)}, process VmRSS ${mib(idle.vmRss)}`,
+          `ssh flood: ${c.connections} connections, ${c.attempts} password attempts sent in ${c.seconds.toFixed(1)} s (${parallel} in parallel from ${procs} processes, ${c.errors} client errors${c.errorSamples.length ? `: ${c.errorSamples.join('; ')}` : ''})`,
+          `auth_attempt events logged: ${logged} (${result.eventsPerSecond} events/s; the service used ${result.serviceCpuSeconds ?? 'n/a'} s of CPU: ${result.eventsPerServiceCpuSecond ?? 'n/a'} events per CPU-second)`,
+          `memory idle:        cgroup rss ${mib(idle.cgroupRss)}, process VmRSS ${mib(idle.vmRss)}, docker stats ${idle.dockerStats}`,
           `memory under flood: cgroup rss ${mib(result.peak.cgroupRss)}, process VmRSS ${mib(result.peak.vmRss)} (peak of ${samples.length} samples)`,
           `memory 5 s after:   cgroup rss ${mib(after.cgroupRss)}, process VmRSS ${mib(after.vmRss)}`,
           `container: running=${post.State.Running} restarts=${post.RestartCount}`,
@@ -275,9 +290,31 @@ async function main() {
   }
 }
 
+/** Splits the connections over `procs` client processes (one ssh2 client process saturates a core). */
+async function clients(ip, seconds, parallel, procs) {
+  if (procs <= 1) return client(ip, seconds, parallel);
+  const outs = await Promise.all(
+    Array.from({ length: procs }, (_, i) => {
+      const share = Math.floor(parallel / procs) + (i < parallel % procs ? 1 : 0);
+      return run(process.execPath, [HERE, 'client', ip, String(seconds), String(share), '1'], { env: process.env });
+    }),
+  );
+  const sum = { attempts: 0, connections: 0, errors: 0, errorSamples: [], seconds: 0 };
+  for (const o of outs) {
+    if (o.code !== 0) throw new Error(`client process failed: ${o.stderr}`);
+    const r = JSON.parse(o.stdout.trim().split('\n').pop());
+    sum.attempts += r.attempts;
+    sum.connections += r.connections;
+    sum.errors += r.errors;
+    sum.errorSamples.push(...r.errorSamples.slice(0, 5 - sum.errorSamples.length));
+    sum.seconds = Math.max(sum.seconds, r.seconds);
+  }
+  process.stdout.write(`${JSON.stringify(sum)}\n`);
+}
+
 if (process.argv[2] === 'client') {
-  const [ip, seconds, parallel] = process.argv.slice(3);
-  await client(ip, Number(seconds), Number(parallel));
+  const [ip, seconds, parallel, procs] = process.argv.slice(3);
+  await clients(ip, Number(seconds), Number(parallel), Number(procs ?? 1));
 } else {
   try {
     await main();
