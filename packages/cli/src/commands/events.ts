@@ -2,12 +2,13 @@ import { Command, Flags } from '@oclif/core';
 import type { AttackerEvent } from '@decnet/api';
 import { hostContext, hostFlags } from '../lib/context.js';
 import { fail } from '../lib/errors.js';
-import { followEvents, readEvents } from '../lib/events.js';
+import { followEvents, readEvents, type EventSourceKind } from '../lib/events.js';
 import { outputFlag, renderJson, renderTable, type Column } from '../lib/output.js';
 import { parseSince } from '../lib/since.js';
 
 const detail = (e: AttackerEvent): string => {
   const x = e as Record<string, unknown>;
+  if (e.event === 'decky_mutated') return `${String((x['previous_services'] as string[] | undefined)?.join(',') ?? '')} -> ${String((x['services'] as string[] | undefined)?.join(',') ?? '')}`;
   if (e.principal !== undefined) return `${e.principal}:${e.secret ?? ''}${e.success ? ' (accepted)' : ''}`;
   for (const k of ['command', 'path', 'argv', 'mail_from', 'rcpt_to']) if (x[k] !== undefined) return `${x['method'] ? `${String(x['method'])} ` : ''}${Array.isArray(x[k]) ? (x[k] as unknown[]).join(' ') : String(x[k])}`;
   return e.count && e.count > 1 ? `x${e.count}` : '';
@@ -23,7 +24,7 @@ const columns: Column<AttackerEvent>[] = [
 ];
 
 export default class Events extends Command {
-  static override description = "Attacker events from this host's honeypot services (one JSON object per event with -o json)";
+  static override description = "Attacker events from this host's honeypot services: the stream the controller collects when one runs, else the containers' logs (one JSON object per event with -o json)";
   static override examples = ['decnetctl events --since 10m', 'decnetctl events --decky web-01 --service ssh -o json', 'decnetctl events -f'];
   static override flags = {
     ...hostFlags,
@@ -32,6 +33,7 @@ export default class Events extends Command {
     service: Flags.string({ description: 'only this service' }),
     since: Flags.string({ description: 'only events newer than this (10m, 2h, or a time)' }),
     follow: Flags.boolean({ char: 'f', description: 'keep streaming new events' }),
+    source: Flags.string({ description: 'auto: the stream the controller collects when one runs, else the containers\' logs', options: ['auto', 'collected', 'engine'], default: 'auto' }),
     output: outputFlag(['table', 'json'], 'table'),
   };
 
@@ -39,7 +41,7 @@ export default class Events extends Command {
     const { flags } = await this.parse(Events);
     try {
       const { hostId, engine } = await hostContext(flags);
-      const q = { fleet: flags.fleet, decky: flags.decky, service: flags.service, since: parseSince(flags.since) };
+      const q = { fleet: flags.fleet, decky: flags.decky, service: flags.service, since: parseSince(flags.since), source: flags.source as EventSourceKind };
       const json = flags.output === 'json';
       if (!flags.follow) {
         const evs = await readEvents(engine, hostId, q);
