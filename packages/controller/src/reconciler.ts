@@ -66,10 +66,31 @@ export function healReason(cause: string): string {
   if (/^container (exited|created|dead|removing)/.test(cause)) return cause.slice('container '.length).split(' ')[0]!;
   if (cause === 'container missing') return 'missing';
   if (cause === 'base recreated') return 'base-recreated';
-  if (cause.startsWith('namespace stale')) return 'namespace-stale';
+  if (cause.startsWith('namespace')) return 'namespace-stale';
   if (/changed|records generation/.test(cause)) return 'spec-changed';
   if (cause.includes('removed from spec') || cause === 'not part of the desired decky') return 'extraneous';
   return 'other';
+}
+
+/**
+ * Reorders one decky's heal so that at every moment some container still carries its
+ * spec in its labels: the base first (remove, create, start), then each service
+ * (remove, create, start) one after the other, removals of containers not recreated
+ * last. The planner removes every service before recreating the base; a controller
+ * killed in between would leave no container to rebuild the decky from.
+ */
+export function carrierSafeOrder(ops: Op[], decky: string): Op[] {
+  const fleetOps = ops.filter((o) => !('decky' in o));
+  const own = ops.filter((o): o is Extract<Op, { decky: string }> => 'decky' in o);
+  const recreated = new Set(own.flatMap((o) => (o.op === 'create-container' || o.op === 'start-container' ? [o.name] : [])));
+  const order: string[] = [];
+  const base = baseContainerName(decky);
+  if (own.some((o) => o.name === base)) order.push(base);
+  for (const o of own) if (!order.includes(o.name) && recreated.has(o.name)) order.push(o.name);
+  const out: Op[] = [...fleetOps];
+  for (const n of order) out.push(...own.filter((o) => o.name === n));
+  out.push(...own.filter((o) => !recreated.has(o.name) && o.name !== base));
+  return out;
 }
 
 const slotOf = (decky: string, c: ObservedContainer, role?: string, service?: string): string =>
@@ -162,12 +183,23 @@ export class Reconciler {
       return { kind: 'invalid', O, details, message };
     }
     const F = g.fleets.find((f) => f.name === O.spec!.fleet)?.spec;
-    const p = makePlan(observed, { fleets: F ? [F] : [], deckies: [O.spec] }, { hostId: this.opts.hostId });
+    // services joined to a base that no longer exists (it was replaced, e.g. by a heal cut
+    // short) cannot be started again: Docker pinned the old base's id. Plan them as missing.
+    const baseC = O.containers.find((c) => c.container.name === baseContainerName(name));
+    const orphans = baseC
+      ? O.containers.filter((c) => c.role === 'service' && c.container.networkContainer !== undefined && ![baseC.container.id, baseC.container.name].includes(c.container.networkContainer))
+      : [];
+    const view = orphans.length === 0 ? observed : { ...observed, containers: observed.containers.filter((c) => !orphans.some((o) => o.container.id === c.id)) };
+    const p = makePlan(view, { fleets: F ? [F] : [], deckies: [O.spec] }, { hostId: this.opts.hostId });
+    p.ops.unshift(
+      ...orphans.map((o): Op => ({ wave: 2, op: 'remove-container', decky: name, fleet: O.spec!.fleet, name: o.container.name, id: o.container.id, cause: 'namespace gone: its base was replaced' })),
+    );
     if (p.conflicts.length > 0) {
       const kind = p.conflicts.some((c) => c.code === 'InvalidLabels') ? 'invalid' : 'conflict';
       return { kind, O, details, plan: p, message: p.conflicts.map((c) => `${c.code}: ${c.message}`).join('; ') };
     }
     p.ops.push(...this.staleNamespaceOps(O, p, details));
+    p.ops = carrierSafeOrder(p.ops, name);
     return { kind: 'plan', O, plan: p, details };
   }
 
