@@ -1,5 +1,20 @@
 import { Command, Flags } from '@oclif/core';
-import { Controller, createLogger, createMetrics, instrumentEngine, startHealthServer } from '@decnet/controller';
+import {
+  Controller,
+  EventCollector,
+  JsonlFileSink,
+  StreamSink,
+  SyslogSink,
+  collectorExtension,
+  createLogger,
+  createMetrics,
+  eventsFilePath,
+  instrumentEngine,
+  mutationExtension,
+  startHealthServer,
+  type ControllerExtension,
+  type EventSink,
+} from '@decnet/controller';
 import { hostContext, hostFlags } from '../lib/context.js';
 import { durationMs, fail } from '../lib/errors.js';
 
@@ -12,6 +27,10 @@ export default class ControllerCmd extends Command {
     workers: Flags.integer({ description: 'deckies reconciled at once', default: 4, min: 1, max: 64 }),
     'metrics-addr': Flags.string({ description: 'host:port for /healthz, /readyz and /metrics ("off" to disable)', default: '127.0.0.1:9465' }),
     'log-level': Flags.string({ description: 'trace|debug|info|warn|error', default: 'info', env: 'DECNET_LOG_LEVEL' }),
+    events: Flags.boolean({ description: 'collect attacker events from service containers (JSONL file, fleet logTarget)', default: true, allowNo: true }),
+    'events-stdout': Flags.boolean({ description: 'also write collected events to stdout as JSON lines' }),
+    'events-file': Flags.string({ description: 'JSONL file of collected events (default <state-dir>/events/events.jsonl)' }),
+    mutate: Flags.boolean({ description: 'rotate the services of deckies with a mutation interval', default: true, allowNo: true }),
   };
 
   async run(): Promise<void> {
@@ -21,7 +40,21 @@ export default class ControllerCmd extends Command {
       const { hostId, engine } = await hostContext(flags);
       const logger = createLogger({ level: flags['log-level'] });
       const metrics = createMetrics();
-      const controller = new Controller({ engine: instrumentEngine(engine, metrics), hostId, workers: flags.workers, resyncMs, logger, metrics });
+      const timed = instrumentEngine(engine, metrics);
+      const extensions: ControllerExtension[] = [];
+      let collector: EventCollector | undefined;
+      if (flags.events) {
+        const log = logger.child({ component: 'events' });
+        const sinks: EventSink[] = [new JsonlFileSink({ path: flags['events-file'] ?? eventsFilePath(engine.stateDir), onError: (e) => log.error({ err: e.message }, 'events file not writable') }), new SyslogSink({ log })];
+        if (flags['events-stdout']) sinks.push(new StreamSink(process.stdout));
+        collector = new EventCollector({ engine, hostId, stateDir: engine.stateDir, sinks, log, onEvent: (ev) => metrics.eventsCollected.inc({ service: ev.service }) });
+        extensions.push(collectorExtension(collector));
+      }
+      if (flags.mutate) {
+        const c = collector;
+        extensions.push(mutationExtension({ engine: timed, hostId, log: logger.child({ component: 'mutation' }), ...(c ? { emit: (ev) => c.emit(ev) } : {}) }));
+      }
+      const controller = new Controller({ engine: timed, hostId, workers: flags.workers, resyncMs, logger, metrics, extensions });
       const health = flags['metrics-addr'] === 'off' ? undefined : await startHealthServer({ addr: flags['metrics-addr'], registry: metrics.registry, ready: () => controller.ready() });
       logger.info({ hostId, stateDir: engine.stateDir, resyncMs, workers: flags.workers, health: health?.address ?? 'off' }, 'controller starting');
       const stopped = new Promise<void>((resolve) => {
