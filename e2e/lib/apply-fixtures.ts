@@ -129,7 +129,7 @@ export async function fleetLeftovers(fleet: string, hostId: string): Promise<str
  * left (only objects labelled with this host id, and the fleet's own lab names).
  */
 export async function cleanupFleet(ctl: Ctl, fleet: string, hostId: string): Promise<void> {
-  await ctl(['delete', 'fleet', fleet]).catch(() => undefined);
+  await ctl(['delete', 'fleet', fleet, '--force']).catch(() => undefined);
   const own = (await containers(`com.decnet.fleet=${fleet}`).catch(() => [])).filter((c) => c.labels['com.decnet.host'] === hostId);
   await removeContainers(own.map((c) => c.id));
   if (await networkExists(`decnet-${fleet}`)) await docker('network', 'rm', `decnet-${fleet}`).catch(() => undefined);
