@@ -1,5 +1,5 @@
 import { Args, Command, Flags } from '@oclif/core';
-import { containerName, inspectLabels } from '@decnet/api';
+import { containerName, groupObserved, inspectLabels } from '@decnet/api';
 import { hostContext, hostFlags } from '../lib/context.js';
 import { fail } from '../lib/errors.js';
 import { outputFlag, renderJson, renderYaml } from '../lib/output.js';
@@ -18,9 +18,15 @@ export default class LabelsCmd extends Command {
     const { args, flags } = await this.parse(LabelsCmd);
     try {
       const { hostId, engine } = await hostContext(flags);
+      // a decky name means the container carrying its current spec: the highest generation
+      // (after a mutation or a service-only change the base keeps an older one)
+      const decky = groupObserved(await engine.observe(hostId)).deckies.find((d) => d.name === args.name);
+      const current = decky?.containers
+        .filter((c) => c.decoded)
+        .sort((a, b) => (b.decoded!.generation ?? 0) - (a.decoded!.generation ?? 0) || (a.role === 'base' ? -1 : 1))[0];
       const target =
+        (current && (await engine.inspectContainer(current.container.id))) ??
         (await engine.inspectContainer(containerName(args.name, 'base'))) ??
-        (await engine.inspectContainer(args.name)) ??
         (await engine.inspectNetwork(args.name));
       if (!target) throw new Error(`no container or network named ${args.name}`);
       const labels = target.labels;

@@ -45,7 +45,7 @@ describe.skipIf(!hasBinary('curl'))('http with curl', () => {
     expect(r.headers['x-foo']).toBe('bar');
     expect(r.body).toContain('Welcome to nginx!');
     const ev = await t.waitFor((e) => e.event === 'request');
-    expect(ev).toMatchObject({ method: 'GET', path: '/', user_agent: 'Mozilla/5.0 scanner', host: `127.0.0.1:${port}`, status: 203, body_size: 0 });
+    expect(ev).toMatchObject({ method: 'GET', path: '/', user_agent: 'Mozilla/5.0 scanner', http_host: `127.0.0.1:${port}`, status: 203, body_size: 0 });
     expect((ev.headers as Record<string, string>)['x-forwarded-for']).toBe('1.2.3.4');
     expect(t.events[0]).toMatchObject({ event: 'connection', src_ip: '127.0.0.1', dst_port: port });
   });

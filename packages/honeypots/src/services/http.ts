@@ -113,7 +113,7 @@ function handle(ctx: ServiceContext, p: HttpPersona, req: IncomingMessage, res: 
       method: (req.method ?? '').slice(0, 32),
       path: url,
       http_version: req.httpVersion,
-      host: hostHeader.slice(0, 255),
+      http_host: hostHeader.slice(0, 255),
       user_agent: (req.headers['user-agent'] ?? '').slice(0, 1024),
       ...(cl !== undefined ? { content_length: Number(cl) || 0 } : {}),
       body_size: received,
