@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, sha256Hex } from './canonical.js';
+import { canonicalHash, canonicalJson, sha256Hex } from './canonical.js';
 import { ARCHETYPE_NAMES, ARCHETYPES } from './catalog-archetypes.js';
 import { DISTRO_NAMES } from './catalog-distros.js';
 import { portKey, serviceDef } from './catalog-services.js';
@@ -7,6 +7,7 @@ import { formatIssue, ManifestError } from './errors.js';
 import { stableHash } from './hostnames.js';
 import { parseManifests } from './parse.js';
 import { resolve, resolveManifests, type ResolveOptions } from './resolve.js';
+import type { ResolvedDecky } from './types.js';
 
 const FLEET = `apiVersion: decnet.io/v1alpha1
 kind: Fleet
@@ -300,5 +301,42 @@ describe('resolve: cross-document checks', () => {
     const parsed = parseManifests([{ file: 'x.yaml', text: decky('a', 'services: [ssh]').slice(4) }]);
     expect(() => resolve(parsed.manifests, OPTS)).toThrow(ManifestError);
     expect(serviceDef('ssh')).toBeDefined();
+  });
+});
+
+describe('mutated deckies on re-apply', () => {
+  const text = `apiVersion: decnet.io/v1alpha1
+kind: Fleet
+metadata: { name: mut }
+spec: { network: { subnet: 10.219.7.0/24, gateway: 10.219.7.1 }, lab: true }
+---
+apiVersion: decnet.io/v1alpha1
+kind: Decky
+metadata: { name: rot-01 }
+spec: { fleet: mut, services: [ssh, http], mutateInterval: 1h }
+`;
+  const first = () => {
+    const { manifests } = parseManifests([{ file: 'm.yaml', text }]);
+    return resolveManifests(manifests, { version: '0.0.0' }).resolution.deckies[0]!;
+  };
+  const rotated = (d: ResolvedDecky): ResolvedDecky => ({
+    ...d,
+    services: [{ name: 'ftp', image: d.services[0]!.image, ports: [{ port: 21, proto: 'tcp' }], config: {}, secretKeys: [] }],
+    mutation: { lastMutated: '2026-01-01T00:00:00.000Z', previousServices: ['http', 'ssh'], declaredHash: canonicalHash(d.services) },
+  });
+
+  it('keeps the rotated services while the manifest declares the same ones', () => {
+    const deployed = rotated(first());
+    const { manifests } = parseManifests([{ file: 'm.yaml', text }]);
+    const again = resolveManifests(manifests, { version: '0.0.0', observedDeckies: [deployed] }).resolution.deckies[0]!;
+    expect(again).toEqual(deployed);
+  });
+
+  it('lets a changed declaration win over the rotation', () => {
+    const deployed = rotated(first());
+    const { manifests } = parseManifests([{ file: 'm.yaml', text: text.replace('[ssh, http]', '[ssh, telnet]') }]);
+    const again = resolveManifests(manifests, { version: '0.0.0', observedDeckies: [deployed] }).resolution.deckies[0]!;
+    expect(again.services.map((s) => s.name)).toEqual(['ssh', 'telnet']);
+    expect(again.mutation).toBeUndefined();
   });
 });

@@ -5,6 +5,7 @@
  * services, port clashes, persona config. Deterministic: the same input gives a
  * byte-identical canonicalJson of the Resolution.
  */
+import { canonicalHash } from './canonical.js';
 import { parseCidr, subnetsOverlap } from './cidr.js';
 import { formatPath, ManifestError, type ManifestIssue } from './errors.js';
 import { sourceOf } from './parse.js';
@@ -191,6 +192,7 @@ export function resolveManifests(manifests: readonly Manifest[], options: Resolv
     }
   }
 
+  keepMutations(deckies, options.observedDeckies ?? []);
   deckies.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   submittedFleets.sort((a, b) => (a.name < b.name ? -1 : 1));
   return { resolution: { fleets: submittedFleets, deckies, secrets: pruneSecrets(secrets, deckies) }, issues: sortIssues(issues, manifests) };
@@ -250,5 +252,21 @@ function checkOverlaps(docs: Map<string, FleetManifest>, fleets: Map<string, Res
       break;
     }
     seen.push(cur);
+  }
+}
+
+/**
+ * A deployed decky whose services were rotated keeps its rotated set (and mutation record)
+ * while the submission declares the same services it declared when rotation began, so an
+ * unchanged re-apply never undoes a mutation; a changed declaration replaces them.
+ */
+function keepMutations(deckies: ResolvedDecky[], observed: readonly ResolvedDecky[]): void {
+  const byName = new Map(observed.map((d) => [d.name, d]));
+  for (let i = 0; i < deckies.length; i++) {
+    const d = deckies[i]!;
+    const o = byName.get(d.name);
+    if (o?.mutation?.declaredHash !== undefined && o.fleet === d.fleet && o.mutation.declaredHash === canonicalHash(d.services)) {
+      deckies[i] = { ...d, services: o.services, mutation: o.mutation };
+    }
   }
 }

@@ -29,6 +29,7 @@ export const resolvedServiceSchema = z.strictObject({
 export const mutationRecordSchema = z.strictObject({
   lastMutated: z.string(),
   previousServices: z.array(z.string()),
+  declaredHash: z.string().optional(),
 });
 
 export const placementSchema = z.strictObject({

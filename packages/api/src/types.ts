@@ -62,6 +62,11 @@ export interface MutationRecord {
   /** RFC 3339 time of the last mutation */
   lastMutated: string;
   previousServices: string[];
+  /**
+   * canonicalHash of the services the manifest declared when the rotations began: while a
+   * re-apply declares the same services, the rotated set is kept; a changed declaration wins.
+   */
+  declaredHash?: string;
 }
 
 export interface Placement {

@@ -151,6 +151,9 @@ describe('mutateDecky', () => {
     const next = mutatedSpec(d, ['ssh', 'ftp'], { now: 0, serviceImage: 'decnet/honeypot:test' });
     expect(next.services.find((s) => s.name === 'ssh')).toBe(d.services.find((s) => s.name === 'ssh'));
     expect(next.services.find((s) => s.name === 'ftp')).toMatchObject({ image: 'decnet/honeypot:test', ports: [{ port: 21, proto: 'tcp' }], secretKeys: [] });
+    // the declaration the rotations started from is recorded once and carried over
+    expect(next.mutation!.declaredHash).toBe(canonicalHash(d.services));
+    expect(mutatedSpec(next, ['telnet'], { now: 1, serviceImage: 'decnet/honeypot:test' }).mutation!.declaredHash).toBe(canonicalHash(d.services));
     const engine = simEngine(deployed([d]));
     const sshId = engine.state.containers.find((c) => c.name === 'web-02-ssh')!.id;
     // find a seed that keeps ssh and adds something, so the check is about a real overlap

@@ -8,6 +8,7 @@
 import {
   archetypeDef,
   buildService,
+  canonicalHash,
   DecnetError,
   groupObserved,
   plan as makePlan,
@@ -92,7 +93,12 @@ export function mutatedSpec(spec: ResolvedDecky, services: readonly string[], op
   return {
     ...spec,
     services: next,
-    mutation: { lastMutated: new Date(toMs(opts.now)).toISOString(), previousServices: spec.services.map((s) => s.name).sort() },
+    mutation: {
+      lastMutated: new Date(toMs(opts.now)).toISOString(),
+      previousServices: spec.services.map((s) => s.name).sort(),
+      // what the manifest declared: carried over from earlier rotations, else the set being replaced
+      declaredHash: spec.mutation?.declaredHash ?? canonicalHash(spec.services),
+    },
   };
 }
 
