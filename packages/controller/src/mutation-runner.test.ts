@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  canonicalHash,
   groupObserved,
   makeDecky,
   makeFleet,
@@ -134,7 +135,7 @@ describe('mutateDecky', () => {
     const after = g.deckies.find((x) => x.name === 'web-01')!;
     expect(after.errors).toEqual([]);
     expect(names(after.spec!)).toEqual(expected);
-    expect(after.spec!.mutation).toEqual({ lastMutated: '2026-02-03T04:05:06.000Z', previousServices: ['http', 'ssh'] });
+    expect(after.spec!.mutation).toEqual({ lastMutated: '2026-02-03T04:05:06.000Z', previousServices: ['http', 'ssh'], declaredHash: expect.any(String) });
     expect(after.generation).toBe(2);
     expect(after.containers.map((c) => c.container.name).sort()).toEqual(['web-01', ...expected.map((s) => `web-01-${s}`)].sort());
     const now2 = Object.fromEntries(engine.state.containers.map((c) => [c.name, c.id]));
