@@ -64,8 +64,11 @@ export class Controller {
   private running = false;
   private rid = 0;
   private resyncing?: Promise<boolean>;
+  /** keys queued by the current full resync and not yet reconciled, and when it began */
+  private pass?: { pending: Set<string>; t0: number; end?: () => void };
   firstResyncDone = false;
   engineReachable = false;
+  /** duration of the last full pass: from its observe until every decky it queued was reconciled */
   lastResyncMs?: number;
 
   constructor(private readonly opts: ControllerOptions) {
@@ -173,7 +176,9 @@ export class Controller {
     this.status.setEngineReachable(true);
     const grouped = groupObserved(observed);
     const names = new Set([...grouped.deckies.map((d) => d.name), ...this.status.names()]);
+    if (!this.pass) this.pass = { pending: new Set(names), t0, ...(end ? { end } : {}) };
     for (const n of [...names].sort()) this.queue.add(n);
+    if (names.size === 0) this.finishPass();
     for (const x of this.opts.extensions ?? []) {
       try {
         await x.onResync?.(observed, grouped);
@@ -182,11 +187,18 @@ export class Controller {
       }
     }
     this.firstResyncDone = true;
-    this.lastResyncMs = this.clock.now() - t0;
-    end?.();
-    this.log.debug({ deckies: grouped.deckies.length, ms: this.lastResyncMs }, 'resync queued');
+    this.log.debug({ deckies: grouped.deckies.length }, 'resync queued');
     void this.status.flush().catch((err: Error) => this.log.error({ err: err.message }, 'cannot write the status file'));
     return true;
+  }
+
+  private finishPass(): void {
+    const p = this.pass;
+    if (!p || p.pending.size > 0) return;
+    this.pass = undefined;
+    this.lastResyncMs = this.clock.now() - p.t0;
+    p.end?.();
+    this.log.debug({ ms: this.lastResyncMs }, 'full resync done');
   }
 
   /** Engine unreachable: every decky's status becomes Unknown (nothing is changed). */
@@ -256,6 +268,7 @@ export class Controller {
       this.engineReachable = true;
       void this.resync();
     }
+    if (this.pass?.pending.delete(key)) this.finishPass();
     this.updateGauges();
     try {
       this.opts.onResult?.(r);
