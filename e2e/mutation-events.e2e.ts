@@ -36,7 +36,8 @@ const fleetDoc = () => ({
   metadata: { name: F },
   spec: { network: { mode: 'macvlan', subnet: '10.236.0.0/24', gateway: '10.236.0.1' }, lab: true, logTarget: `udp://127.0.0.1:${syslogPort}` },
 });
-const manifest = () => manifestFile([fleetDoc(), deckyDoc({ name: WEB, fleet: F, ip: '10.236.0.10', services: ['ssh', 'http'] }), deckyDoc({ name: COL, fleet: F, ip: '10.236.0.11', services: ['http'] })]);
+const manifest = (webServices = ['ssh', 'http']) =>
+  manifestFile([fleetDoc(), deckyDoc({ name: WEB, fleet: F, ip: '10.236.0.10', services: webServices }), deckyDoc({ name: COL, fleet: F, ip: '10.236.0.11', services: ['http'] })]);
 
 const ours = async (decky: string) => (await containers(`com.decnet.decky=${decky}`)).filter((c) => c.labels['com.decnet.host'] === HOST);
 const idsOf = async (decky: string) => Object.fromEntries((await ours(decky)).map((c) => [c.name, c.id]));
@@ -154,7 +155,7 @@ describe('mutation', () => {
     const lbl2 = JSON.parse((await ctl(['labels', `${WEB}-${expected[0]}`, '-o', 'json'])).stdout) as { spec: ResolvedDecky; generation: number; result: { ok: boolean } };
     expect(lbl2.result.ok).toBe(true);
     expect(lbl2.spec.services.map((s) => s.name)).toEqual(expected);
-    expect(lbl2.spec.mutation).toEqual({ lastMutated: out.event.time, previousServices: ['http', 'ssh'] });
+    expect(lbl2.spec.mutation).toEqual({ lastMutated: out.event.time, previousServices: ['http', 'ssh'], declaredHash: expect.any(String) });
     expect(Number(lbl2.generation)).toBe(Number(gen0) + 1);
     expect(lbl2.spec.ip).toBe(spec.ip);
     expect(lbl2.spec.nmapOS).toBe(spec.nmapOS);
@@ -175,18 +176,24 @@ describe('mutation', () => {
     expect((JSON.parse(again.stdout) as { previous: string[] }).previous).toEqual(expected);
   });
 
-  it('re-applying the manifest afterwards is sane: the manifest wins, the base and the IP stay, no duplicates', async () => {
-    const before = await idsOf(WEB);
-    const r = await ctl(['apply', '-f', manifest()]);
+  it('an unchanged re-apply keeps the rotated services; a changed declaration wins, the base and the IP stay', async () => {
+    const rotated = await idsOf(WEB);
+    const same = await ctl(['apply', '-f', manifest()]);
+    expect(same.code, show(same)).toBe(0);
+    expect(same.stdout).toContain('No changes');
+    expect(await idsOf(WEB)).toEqual(rotated);
+
+    const r = await ctl(['apply', '-f', manifest(['ssh', 'telnet'])]);
     expect(r.code, show(r)).toBe(0);
     await until(() => allRunning(WEB, 3), 60_000);
     const after = await idsOf(WEB);
-    expect(Object.keys(after).sort()).toEqual([WEB, `${WEB}-http`, `${WEB}-ssh`]);
-    expect(after[WEB]).toBe(before[WEB]);
+    expect(Object.keys(after).sort()).toEqual([WEB, `${WEB}-ssh`, `${WEB}-telnet`]);
+    expect(after[WEB]).toBe(rotated[WEB]);
     const lbl = JSON.parse((await ctl(['labels', WEB, '-o', 'json'])).stdout) as { spec: ResolvedDecky; result: { ok: boolean } };
     expect(lbl.result.ok).toBe(true);
-    expect(lbl.spec.services.map((s) => s.name)).toEqual(['http', 'ssh']);
-    const again = await ctl(['apply', '-f', manifest()]);
+    expect(lbl.spec.services.map((s) => s.name)).toEqual(['ssh', 'telnet']);
+    expect(lbl.spec.mutation).toBeUndefined();
+    const again = await ctl(['apply', '-f', manifest(['ssh', 'telnet'])]);
     expect(again.stdout).toContain('No changes');
   });
 
