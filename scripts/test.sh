@@ -12,6 +12,8 @@ VERSION=$(node -p 'require("./package.json").version')
 export DECNET_BASE_IMAGE="decnet/runtime-base:$VERSION"
 bash scripts/build-runtime-base.sh "$DECNET_BASE_IMAGE" >/dev/null
 export DECNET_IMAGE_BASE="$DECNET_BASE_IMAGE"   # base of the honeypot image (no public node image offline)
+# always rebuild the honeypot image: its tag carries the version, not the code it was built from
+node packages/cli/bin/run.js images build -q --base-image "$DECNET_IMAGE_BASE" >/dev/null
 export TESTCONTAINERS_RYUK_DISABLED=true
 set +e
 rm -rf .reports && mkdir -p .reports
