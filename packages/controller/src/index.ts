@@ -21,3 +21,6 @@ export * from './reconciler.js';
 export * from './engine-watch.js';
 export * from './health.js';
 export * from './controller.js';
+export * from './registry-ledger.js';
+export * from './registry-plan.js';
+export * from './registry-sync.js';

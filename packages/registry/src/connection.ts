@@ -54,9 +54,9 @@ export function isAuthMessage(message: string): boolean {
 }
 
 /** Remove every secret from a message (ioredis does not put passwords in errors, but be sure). */
-export function scrub(message: string, secrets: readonly (string | undefined)[]): string {
+export function scrub(message: string, secrets: readonly (string | null | undefined)[]): string {
   let out = message;
-  for (const s of secrets) if (s !== undefined && s.length > 0) out = out.split(s).join('***');
+  for (const s of secrets) if (typeof s === 'string' && s.length > 0) out = out.split(s).join('***');
   return out;
 }
 
