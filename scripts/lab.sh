@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 MANIFEST=${1:-examples/lab-mixed.yaml}
 bash scripts/test-deps.sh
 bash scripts/ensure-engine.sh
-[ -f node_modules/.package-lock.json ] || npm ci --no-audit --no-fund
+# npm ci rejects the lock npm 11 writes here (it leaves out other platforms' optional
+# turbo binaries), so install from the lock with npm install
+[ -f node_modules/.package-lock.json ] || npm install --no-audit --no-fund
 npx turbo run build --output-logs=errors-only
 VERSION=$(node -p 'require("./package.json").version')
 # offline: base containers and the honeypot image use the locally built runtime image

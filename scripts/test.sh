@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 set -e
 bash scripts/test-deps.sh
 bash scripts/ensure-engine.sh
-[ -f node_modules/.package-lock.json ] || npm ci --no-audit --no-fund
+# npm ci rejects the lock npm 11 writes here (it leaves out other platforms' optional
+# turbo binaries), so install from the lock with npm install
+[ -f node_modules/.package-lock.json ] || npm install --no-audit --no-fund
 npx turbo run build
 VERSION=$(node -p 'require("./package.json").version')
 export DECNET_BASE_IMAGE="decnet/runtime-base:$VERSION"
