@@ -100,6 +100,11 @@ export class RegistrySync implements ControllerExtension {
 
   async start(): Promise<void> {
     this.ledger = await readLedger(this.opts.engine.stateDir, this.cluster, this.opts.hostId);
+    // the connection is made in the background: give it a moment, never block on it
+    for (const end = Date.now() + 3_000; Date.now() < end; ) {
+      if (await this.opts.registry.ping().then(() => true, () => false)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     await this.beat();
     this.watch();
     const every = (ms: number, fn: () => unknown) => {

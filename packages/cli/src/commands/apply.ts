@@ -8,10 +8,11 @@ import { ensureImages } from '../lib/images.js';
 import { loadManifests } from '../lib/manifests.js';
 import { outputFlag, renderJson } from '../lib/output.js';
 import { failureReport, progressReporter, runPlan, waitReady } from '../lib/run-plan.js';
+import { applyWithRegistry, registryFlags } from '../lib/registry-apply.js';
 
 export default class Apply extends Command {
   static override description = 'Make the deckies of the given manifests real on this host (additive; --prune removes the rest of their fleets)';
-  static override examples = ['decnetctl apply -f examples/lab-single.yaml', 'decnetctl apply -f fleet/ --prune', 'decnetctl apply -f fleet.yaml --dry-run'];
+  static override examples = ['decnetctl apply -f examples/lab-single.yaml', 'decnetctl apply -f fleet/ --prune', 'decnetctl apply -f fleet.yaml --dry-run', 'decnetctl apply -f fleet.yaml --registry redis://10.0.0.5:6379 --cluster lab'];
   static override flags = {
     ...hostFlags,
     file: Flags.string({ char: 'f', description: 'manifest file or directory (repeatable, - for stdin)', required: true, multiple: true }),
@@ -24,6 +25,7 @@ export default class Apply extends Command {
     'base-image': Flags.string({ description: 'image of base containers for deckies without spec.baseImage', env: 'DECNET_BASE_IMAGE' }),
     'image-base': Flags.string({ description: 'base image for building decnet/honeypot when it is missing', env: 'DECNET_IMAGE_BASE' }),
     output: outputFlag(['table', 'json'], 'table'),
+    ...registryFlags,
   };
 
   async run(): Promise<void> {
@@ -33,6 +35,11 @@ export default class Apply extends Command {
       const parsed = await loadManifests(flags.file);
       if (parsed.issues.length > 0) throw new InvalidSubmissionError(parsed.issues);
       const timeoutMs = durationMs(flags.timeout, '--timeout');
+      if (flags.registry) {
+        const code = await applyWithRegistry(parsed.manifests, { ...flags, prune: flags.prune, dryRun: flags['dry-run'], baseImage: flags['base-image'], timeoutMs, timeoutText: flags.timeout, json });
+        if (code !== 0) return this.exit(code);
+        return;
+      }
       const { hostId, engine } = await hostContext(flags);
       const result = await withHostLock(
         async () => {

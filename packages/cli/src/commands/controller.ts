@@ -17,6 +17,7 @@ import {
 } from '@decnet/controller';
 import { hostContext, hostFlags } from '../lib/context.js';
 import { durationMs, fail } from '../lib/errors.js';
+import { registryControllerFlags, registrySyncFromFlags } from '../lib/registry-controller.js';
 
 export default class ControllerCmd extends Command {
   static override description = 'Run the per-host controller in the foreground: heal deckies from their labels, keep their status, serve /healthz, /readyz and /metrics';
@@ -31,6 +32,7 @@ export default class ControllerCmd extends Command {
     'events-stdout': Flags.boolean({ description: 'also write collected events to stdout as JSON lines' }),
     'events-file': Flags.string({ description: 'JSONL file of collected events (default <state-dir>/events/events.jsonl)' }),
     mutate: Flags.boolean({ description: 'rotate the services of deckies with a mutation interval', default: true, allowNo: true }),
+    ...registryControllerFlags,
   };
 
   async run(): Promise<void> {
@@ -54,13 +56,16 @@ export default class ControllerCmd extends Command {
         const c = collector;
         extensions.push(mutationExtension({ engine: timed, hostId, log: logger.child({ component: 'mutation' }), ...(c ? { emit: (ev) => c.emit(ev) } : {}) }));
       }
+      const reg = await registrySyncFromFlags(flags, { engine: timed, hostId, logger });
+      if (reg) extensions.push(reg.sync);
       const controller = new Controller({ engine: timed, hostId, workers: flags.workers, resyncMs, logger, metrics, extensions });
+      reg?.sync.attach(controller);
       const health = flags['metrics-addr'] === 'off' ? undefined : await startHealthServer({ addr: flags['metrics-addr'], registry: metrics.registry, ready: () => controller.ready() });
       logger.info({ hostId, stateDir: engine.stateDir, resyncMs, workers: flags.workers, health: health?.address ?? 'off' }, 'controller starting');
       const stopped = new Promise<void>((resolve) => {
         const stop = (sig: string) => {
           logger.info({ signal: sig }, 'stopping: finishing in-flight reconciles');
-          void controller.stop().then(() => health?.close()).then(resolve);
+          void controller.stop().then(() => reg?.close()).then(() => health?.close()).then(resolve);
         };
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));

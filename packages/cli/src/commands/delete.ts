@@ -9,13 +9,14 @@ import { outputFlag, renderJson } from '../lib/output.js';
 import { failureReport, progressReporter, runPlan } from '../lib/run-plan.js';
 import { DECNET_VERSION } from '../lib/version.js';
 import { groupObserved } from '@decnet/api';
+import { deleteHosts, registryFlags } from '../lib/registry-apply.js';
 
 export default class Delete extends Command {
   static override description = 'Delete deckies (base and service containers), whole fleets (plus network and lab plumbing), or what a manifest names';
-  static override examples = ['decnetctl delete decky web-01 web-02', 'decnetctl delete fleet lab', 'decnetctl delete -f examples/lab-single.yaml'];
+  static override examples = ['decnetctl delete decky web-01 web-02', 'decnetctl delete fleet lab', 'decnetctl delete -f examples/lab-single.yaml', 'decnetctl delete host worker-b --registry redis://10.0.0.5:6379'];
   static override strict = false;
   static override args = {
-    kind: Args.string({ description: 'decky | fleet (omit with -f)', options: ['decky', 'deckies', 'fleet', 'fleets'] }),
+    kind: Args.string({ description: 'decky | fleet | host (omit with -f; host needs --registry)', options: ['decky', 'deckies', 'fleet', 'fleets', 'host'] }),
   };
   static override flags = {
     ...hostFlags,
@@ -24,12 +25,14 @@ export default class Delete extends Command {
     force: Flags.boolean({ description: 'also remove deckies whose labels are invalid (altered, truncated or duplicated containers)' }),
     parallelism: Flags.integer({ default: 8, min: 1, max: 64 }),
     output: outputFlag(['table', 'json'], 'table'),
+    ...registryFlags,
   };
 
   async run(): Promise<void> {
     const { args, argv, flags } = await this.parse(Delete);
     try {
       const names = (argv as string[]).slice(args.kind ? 1 : 0);
+      if (args.kind === 'host') return void process.stdout.write(await deleteHosts(names, flags));
       const { hostId, engine } = await hostContext(flags);
       const target: { deckies: string[]; fleets: string[] } = { deckies: [], fleets: [] };
       if (flags.file) {

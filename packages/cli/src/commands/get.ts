@@ -5,6 +5,8 @@ import { fail } from '../lib/errors.js';
 import { outputFlag, render, type Column } from '../lib/output.js';
 import { age, deckyViews, withControllerStatus, type DeckyView } from '../lib/view.js';
 import { watchDeckies } from '../lib/watch.js';
+import { registryFlags } from '../lib/registry-apply.js';
+import { getFromRegistry } from '../lib/registry-view.js';
 
 interface FleetRow {
   name: string;
@@ -48,9 +50,9 @@ const fleetColumns: Column<FleetRow>[] = [
 
 export default class Get extends Command {
   static override description = 'List deckies or fleets of this host, built only from labels and container state';
-  static override examples = ['decnetctl get deckies', 'decnetctl get deckies -o wide --fleet lab', 'decnetctl get deckies -o yaml > fleet.yaml', 'decnetctl get fleets'];
+  static override examples = ['decnetctl get deckies', 'decnetctl get deckies -o wide --fleet lab', 'decnetctl get deckies -o yaml > fleet.yaml', 'decnetctl get fleets', 'decnetctl get hosts --registry redis://10.0.0.5:6379'];
   static override args = {
-    kind: Args.string({ description: 'deckies | fleets', required: true, options: ['deckies', 'decky', 'fleets', 'fleet'] }),
+    kind: Args.string({ description: 'deckies | fleets | hosts (hosts: with --registry)', required: true, options: ['deckies', 'decky', 'fleets', 'fleet', 'hosts', 'host'] }),
     name: Args.string({ description: 'only this one' }),
   };
   static override flags = {
@@ -58,11 +60,14 @@ export default class Get extends Command {
     fleet: Flags.string({ description: 'only deckies of this fleet' }),
     watch: Flags.boolean({ char: 'w', description: 'after listing, stream changes (deckies)' }),
     output: outputFlag(),
+    ...registryFlags,
   };
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Get);
     try {
+      if (flags.registry) return void process.stdout.write(await getFromRegistry(args.kind, args.name, flags));
+      if (args.kind.startsWith('host')) throw new Error('get hosts needs --registry URL (or $DECNET_REGISTRY)');
       const { hostId, engine } = await hostContext(flags);
       const g = groupObserved(await engine.observe(hostId));
       if (args.kind.startsWith('fleet')) {
