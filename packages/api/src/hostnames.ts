@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { DistroFamily } from './catalog-distros.js';
+import { mulberry32 } from './random.js';
 
 export const HOSTNAME_WORDS = [
   'alpha', 'atlas', 'bravo', 'cedar', 'comet', 'delta', 'ember', 'falcon', 'gamma', 'granite',
@@ -18,14 +19,7 @@ export function stableHash(text: string): number {
 
 /** A small seeded PRNG (mulberry32) returning floats in [0, 1). */
 export function seededRandom(seed: string): () => number {
-  let state = stableHash(seed);
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(stableHash(seed));
 }
 
 export function pick<T>(rand: () => number, items: readonly T[]): T {

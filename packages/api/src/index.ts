@@ -29,3 +29,4 @@ export * from './plan-text.js';
 export * from './plan-sim.js';
 export * from './to-manifest.js';
 export * from './crds.js';
+export * from './random.js';

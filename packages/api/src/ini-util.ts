@@ -1,4 +1,5 @@
 /** Small pure helpers for the INI import: shell-like splitting, seeded picks, names. */
+import { mulberry32 } from './random.js';
 
 /** Split a command line like a POSIX shell would (quotes, backslash escapes), without expansion. */
 export function shellSplit(text: string): { argv: string[] } | { error: string } {
@@ -47,14 +48,7 @@ export function fnv1a(text: string): number {
 
 /** mulberry32: a tiny deterministic PRNG returning floats in [0, 1). */
 export function seededRandom(seed: string): () => number {
-  let state = fnv1a(seed);
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(fnv1a(seed));
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;

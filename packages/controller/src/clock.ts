@@ -3,6 +3,7 @@
  * is deterministic in tests. `realClock` wraps the process timers; `FakeClock` is a
  * manual clock whose timers fire only when a test advances it.
  */
+import { mulberry32 } from '@decnet/api';
 
 /** Opaque handle returned by Clock.setTimeout. */
 export type TimerHandle = unknown;
@@ -32,14 +33,7 @@ export const realClock: Clock = {
 
 /** Seeded PRNG (mulberry32): same seed, same sequence. For tests and deterministic picks. */
 export function seededRandom(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(seed);
 }
 
 interface FakeTimer {
