@@ -5,17 +5,16 @@
 //   floor:  the same containers (same create bodies, same parallelism) created and
 //           started directly through dockerode, then force-removed.
 // usage: npm run bench:apply -- --deckies 10 [--reps 3] [--parallelism 8] [--json FILE]
+// (npm run bench runs this comparison and more, with docker-compose as a third contender)
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import Docker from 'dockerode';
-import { groupObserved, parseManifests, plan, resolveManifests } from '@decnet/api';
-import { DockerEngine, containerCreateBody, ensureLab, labNames, networkCreateBody, prepareServiceFiles, removeLab } from '@decnet/engine';
+import { groupObserved } from '@decnet/api';
+import { DockerEngine, ensureLab, labNames, removeLab } from '@decnet/engine';
+import { CLI, VERSION, docker, emptyHostPlan, floorUp, median, prepareFiles, removeHostContainers, spread } from './bench/lib.mjs';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const CLI = join(ROOT, 'packages/cli/bin/run.js');
 const { values } = parseArgs({
   options: { deckies: { type: 'string', default: '10' }, reps: { type: 'string', default: '3' }, parallelism: { type: 'string', default: '8' }, json: { type: 'string' } },
 });
@@ -24,7 +23,6 @@ const REPS = Number(values.reps);
 const PAR = Number(values.parallelism);
 const FLEET = 'bencha';
 const HOST = 'bench-apply';
-const VERSION = JSON.parse((await import('node:fs')).readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
 process.env.DECNET_BASE_IMAGE ??= `decnet/runtime-base:${VERSION}`;
 process.env.DECNET_IMAGE_BASE ??= process.env.DECNET_BASE_IMAGE;
 if (!(N >= 1 && N <= 250)) throw new Error('--deckies must be 1..250');
@@ -46,22 +44,12 @@ function cli(...args) {
   return { ms, out: r.stdout };
 }
 
-const docker = new Docker();
 const engine = new DockerEngine();
-
-async function pool(items, fn) {
-  let i = 0;
-  await Promise.all(Array.from({ length: Math.min(PAR, items.length) }, async () => {
-    while (i < items.length) await fn(items[i++]);
-  }));
-}
 
 /** The plan decnet would run on an empty host: the floor executes its create bodies directly. */
 async function floorPlan() {
-  const parsed = parseManifests([{ file, text: manifest }]);
-  const { resolution } = resolveManifests(parsed.manifests, { version: VERSION, baseImage: process.env.DECNET_BASE_IMAGE });
-  const p = plan({ hostId: HOST, containers: [], networks: [], labs: [] }, resolution, { hostId: HOST });
-  for (const op of p.ops) if (op.op === 'create-container' && op.role === 'service') await prepareServiceFiles(engine.stateDir, op);
+  const p = emptyHostPlan(manifest, HOST, process.env.DECNET_BASE_IMAGE);
+  await prepareFiles(p, engine.stateDir);
   return p;
 }
 
@@ -69,23 +57,10 @@ async function floorRun(p) {
   const t0 = performance.now();
   const net = p.ops.find((o) => o.op === 'create-network');
   const lab = await ensureLab(FLEET, net.spec.network.subnet, net.spec.network.gateway);
-  await docker.createNetwork(networkCreateBody(net, lab.parent));
-  const byDecky = new Map();
-  for (const op of p.ops) if (op.op === 'create-container') byDecky.set(op.decky, [...(byDecky.get(op.decky) ?? []), op]);
-  await pool([...byDecky.values()], async (ops) => {
-    for (const op of ops) {
-      const c = await docker.createContainer(containerCreateBody(op, { stateDir: engine.stateDir }));
-      await c.start();
-    }
-  });
+  await floorUp(p, { stateDir: engine.stateDir, parent: lab.parent, par: PAR });
   const up = performance.now() - t0;
   const t1 = performance.now();
-  const ids = (await docker.listContainers({ all: true, filters: { label: [`com.decnet.host=${HOST}`] } })).map((c) => c.Id);
-  const services = [];
-  const bases = [];
-  for (const id of ids) ((await docker.getContainer(id).inspect()).HostConfig.NetworkMode.startsWith('container:') ? services : bases).push(id);
-  await pool(services, (id) => docker.getContainer(id).remove({ force: true }));
-  await pool(bases, (id) => docker.getContainer(id).remove({ force: true }));
+  await removeHostContainers(HOST, PAR);
   await docker.getNetwork(`decnet-${FLEET}`).remove();
   await removeLab(FLEET);
   return { up, down: performance.now() - t1, _labParent: labNames(FLEET).parent };
@@ -96,8 +71,6 @@ async function leftovers() {
   return g.deckies.length + g.fleets.length;
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const spread = (xs) => `${Math.round(Math.min(...xs))}-${Math.round(Math.max(...xs))}`;
 
 if ((await leftovers()) > 0) cli('delete', 'fleet', FLEET);
 cli('images', 'build', '-q'); // make sure the honeypot image exists before timing
