@@ -3,40 +3,11 @@
  * waiting for readiness. Shared by `apply` and `delete`.
  */
 import { canonicalHash, formatPlan, groupObserved, type Plan, type ResolvedDecky, type SecretBundle } from '@decnet/api';
-import { execute, opTarget, type Engine, type ExecutionSummary, type ProgressEvent } from '@decnet/engine';
+import { execute, type Engine, type ExecutionSummary } from '@decnet/engine';
+import { progressReporter, type Progress } from './progress.js';
 import { isReady } from './view.js';
 
-export interface Progress {
-  onProgress(e: ProgressEvent): void;
-  end(): void;
-}
-
-/** Plain lines when not a terminal (or -o json: nothing on stdout), a one-line live display on a TTY. */
-export function progressReporter(plan: Plan, mode: 'tty' | 'lines' | 'quiet'): Progress {
-  const total = plan.ops.length;
-  let done = 0;
-  const write = (s: string) => process.stderr.write(s);
-  return {
-    onProgress(e) {
-      if (e.kind === 'start') return;
-      done += 1;
-      const what = `${e.op.op} ${opTarget(e.op)}`;
-      if (mode === 'quiet') return;
-      if (mode === 'lines' || e.kind === 'failed') {
-        if (mode === 'tty') write('\r\x1b[2K');
-        const tag = e.kind === 'done' ? 'ok' : e.kind;
-        write(`[${done}/${total}] ${tag.padEnd(7)} ${what}${e.error ? `: ${e.error.message}` : ''}${e.ms !== undefined ? ` (${Math.round(e.ms)} ms)` : ''}\n`);
-      } else {
-        const width = 24;
-        const filled = Math.round((done / Math.max(total, 1)) * width);
-        write(`\r\x1b[2K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${what}`.slice(0, (process.stderr.columns ?? 100) - 1));
-      }
-    },
-    end() {
-      if (mode === 'tty') write('\r\x1b[2K');
-    },
-  };
-}
+export { progressReporter };
 
 export interface WaitResult {
   ready: string[];
