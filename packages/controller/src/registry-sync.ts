@@ -261,6 +261,10 @@ export class RegistrySync implements ControllerExtension {
         this.log.info({ generation: slice.generation, ops: sp.plan.ops.length, pruned: sp.pruned, adopted: sp.adopted }, 'materialising desired slice');
         const summary = await execute(sp.plan, engine, { parallelism: this.opts.parallelism ?? 4, ...(slice.secrets ? { secrets: slice.secrets } : {}) });
         for (const [name, g] of Object.entries(summary.deckies)) if (g.status === 'failed' && g.failure) refused[name] = `${g.failure.op} ${g.failure.target}: ${g.failure.message}`;
+        for (const [fleet, g] of Object.entries(summary.fleets)) {
+          if (g.status !== 'failed' || !g.failure) continue;
+          for (const d of slice.deckies) if (d.spec.fleet === fleet) refused[d.spec.name] ??= `fleet ${fleet}: ${g.failure.op} ${g.failure.target}: ${g.failure.message}`;
+        }
         if (summary.aborted) this.log.warn({ err: summary.aborted.message }, 'slice pass aborted');
       }
       for (const [name, why] of Object.entries(refused)) this.log.warn({ decky: name, err: why }, 'decky of the desired slice not materialised');
