@@ -108,8 +108,17 @@ export async function ensureCompose(log) {
   return v.stdout.trim();
 }
 
+/**
+ * Parallel limit compose must run with for a file of `services` services. Compose 1.x holds
+ * a slot of its global limit while a service waits for its own container tasks, which need
+ * a slot too, so any limit below the number of services that are ready at once deadlocks
+ * it (docker/compose#5864, #8226; its default of 64 stalls at a few hundred containers,
+ * #8161). The only safe limit is one above the number of services: unbounded.
+ */
+export const composeParallelLimit = (services) => Math.max(64, services + 8);
+
 /** `docker-compose -p <project> -f <file> <args...>`, timed; throws on failure. */
-export function compose(project, file, args, par) {
-  const env = { ...process.env, COMPOSE_PARALLEL_LIMIT: String(par), COMPOSE_INTERACTIVE_NO_CLI: '1' };
-  return must('docker-compose', ['-p', project, '-f', file, ...args], { env, what: `docker-compose ${args.join(' ')}` });
+export function compose(project, file, args, limit) {
+  const env = { ...process.env, COMPOSE_PARALLEL_LIMIT: String(limit), COMPOSE_INTERACTIVE_NO_CLI: '1' };
+  return must('docker-compose', ['-p', project, '-f', file, ...args], { env, what: `docker-compose ${args.join(' ')}`, timeoutMs: 15 * 60_000 });
 }

@@ -9,7 +9,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureLab, labNames, removeLab } from '@decnet/engine';
-import { compose, composeDocument, writeComposeFile } from './compose.mjs';
+import { compose, composeDocument, composeParallelLimit, writeComposeFile } from './compose.mjs';
 import {
   cleanupHost, containerIds, decnetctl, deckyName, docker, emptyHostPlan, fleetManifest, floorUp, load1, prepareFiles, removeHostContainers, round, run, stats,
 } from './lib.mjs';
@@ -74,18 +74,19 @@ async function decnetRun(n, s, ctx) {
 }
 
 async function composeRun(n, s, ctx) {
+  const lim = composeParallelLimit((n + 1) * 4);
   const t0 = performance.now();
   await ensureLab(FLEET, NET.subnet, NET.gateway);
   const lab = performance.now() - t0;
-  const up = await compose(FLEET, s.files.composeN, ['up', '-d'], ctx.par);
+  const up = await compose(FLEET, s.files.composeN, ['up', '-d'], lim);
   await assertRunning(ctx.hostId, n * 4, 'compose up');
   const ids = await containerIds(ctx.hostId);
-  const noop = await compose(FLEET, s.files.composeN, ['up', '-d'], ctx.par);
+  const noop = await compose(FLEET, s.files.composeN, ['up', '-d'], lim);
   const noopChanged = changedIds(ids, await containerIds(ctx.hostId));
-  const add = await compose(FLEET, s.files.composeN1, ['up', '-d'], ctx.par);
+  const add = await compose(FLEET, s.files.composeN1, ['up', '-d'], lim);
   await assertRunning(ctx.hostId, (n + 1) * 4, 'compose additive up');
   const changed = changedIds(ids, await containerIds(ctx.hostId));
-  const down = await compose(FLEET, s.files.composeN1, ['down'], ctx.par);
+  const down = await compose(FLEET, s.files.composeN1, ['down'], lim);
   await removeLab(FLEET);
   return { up: up.ms, noop: noop.ms, add: add.ms, down: down.ms, lab, survivorsRecreated: changed.length, noopRecreated: noopChanged.length };
 }

@@ -38,8 +38,15 @@ export function run(cmd, argv, opts = {}) {
       stderr += d;
       if (opts.echo) process.stderr.write(d);
     });
+    const timer = opts.timeoutMs ? setTimeout(() => {
+      stderr += `\n(killed after ${opts.timeoutMs} ms)`;
+      child.kill('SIGKILL');
+    }, opts.timeoutMs) : undefined;
     child.on('error', rej);
-    child.on('close', (code) => res({ code: code ?? -1, stdout, stderr, ms: performance.now() - t0 }));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      res({ code: code ?? -1, stdout, stderr, ms: performance.now() - t0 });
+    });
   });
 }
 

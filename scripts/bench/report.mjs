@@ -59,7 +59,11 @@ function convergeSection(sc) {
 N deckies x 3 services (ssh, http, ftp) = 4N containers on a lab fleet (\`benchc\`,
 10.233.0.0/24, macvlan on a veth parent), local images only. Median of ${reps.join('/')}
 repetition(s) per size, min-max in brackets${one.length ? ` (N=${one.join(', ')}: one repetition only, to bound the run's time)` : ''}.
-Parallelism 8 for all three (decnet \`--parallelism 8\`, \`COMPOSE_PARALLEL_LIMIT=8\`, 8 deckies in flight for the floor).
+Parallelism: decnet \`--parallelism 8\` and 8 deckies in flight for the floor; compose runs
+unbounded (\`COMPOSE_PARALLEL_LIMIT\` = number of services + 8), because compose 1.29
+deadlocks with any limit below the number of services that are ready at once: it holds a
+slot while a service waits for its container tasks, which need slots too
+(docker/compose#5864, #8226; a first attempt of this run with a limit of 8 hung at N=10).
 
 - **decnet**: the built \`decnetctl apply -f fleet.yaml\`, which plans, creates the lab plumbing
   (veth pair + netns), the network and the containers, and returns when every decky is
