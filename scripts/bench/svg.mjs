@@ -21,8 +21,8 @@ const fmt = (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1).replace(/\.0$
  * series: [{ name, color, dash?, points: [{ x, y, lo?, hi? }] }]
  * Returns the SVG document text.
  */
-export function lineChart({ title, subtitle, xLabel, yLabel, series, width = 720, height = 420 }) {
-  const m = { left: 64, right: 190, top: subtitle ? 58 : 40, bottom: 52 };
+export function lineChart({ title, subtitle, xLabel, yLabel, series, width = 780, height = 420 }) {
+  const m = { left: 64, right: 220, top: subtitle ? 58 : 40, bottom: 52 };
   const pw = width - m.left - m.right;
   const ph = height - m.top - m.bottom;
   const pts = series.flatMap((s) => s.points);
@@ -55,9 +55,10 @@ export function lineChart({ title, subtitle, xLabel, yLabel, series, width = 720
     out.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2"${dash} points="${sorted.map((p) => `${X(p.x).toFixed(1)},${Y(p.y).toFixed(1)}`).join(' ')}"/>`);
     for (const p of sorted) {
       if (p.lo !== undefined && p.hi !== undefined && p.hi > p.lo) {
-        const x = X(p.x).toFixed(1);
+        // whiskers of the series side by side, so that they do not hide one another
+        const x = (X(p.x) + (i - (series.length - 1) / 2) * 5).toFixed(1);
         out.push(`<line x1="${x}" y1="${Y(p.lo).toFixed(1)}" x2="${x}" y2="${Y(p.hi).toFixed(1)}" stroke="${s.color}" stroke-width="1"/>`);
-        for (const v of [p.lo, p.hi]) out.push(`<line x1="${(X(p.x) - 4).toFixed(1)}" y1="${Y(v).toFixed(1)}" x2="${(X(p.x) + 4).toFixed(1)}" y2="${Y(v).toFixed(1)}" stroke="${s.color}"/>`);
+        for (const v of [p.lo, p.hi]) out.push(`<line x1="${(Number(x) - 3).toFixed(1)}" y1="${Y(v).toFixed(1)}" x2="${(Number(x) + 3).toFixed(1)}" y2="${Y(v).toFixed(1)}" stroke="${s.color}"/>`);
       }
       out.push(`<circle cx="${X(p.x).toFixed(1)}" cy="${Y(p.y).toFixed(1)}" r="3.5" fill="${s.color}"><title>${esc(`${s.name}: N=${p.x}, ${fmt(p.y)}`)}</title></circle>`);
     }
