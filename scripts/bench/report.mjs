@@ -37,6 +37,12 @@ ratios hold on a noisy machine; the raw results of every run go to \`bench-resul
 (git-ignored). The machine is shared with other test runs: read absolute times with the
 load averages given, and trust the ratios more than the times.
 
+Run: \`npx turbo run build && npm run bench\` (root, Docker; installs Debian's docker-compose
+when missing). Flags: \`--scenarios converge,heal,density,registry,honeypots\`,
+\`--sizes 10,50,100\`, \`--reps 3\`, \`--reps-at 100=1\` (fewer repetitions for one size),
+\`--density-budget 15\` (minutes), \`--density-step 50\`, \`--idle-seconds 30\`, \`--heal-n 50\`.
+Scenarios not run keep their previous figures (with that run's date and machine).
+
 ${lines.join('\n')}
 `;
 }
