@@ -19,6 +19,9 @@ import {
 } from './mappers.js';
 import { resolveStateDir } from './paths.js';
 
+/** Docker's refusal to start a container whose containerd task outlived a daemon crash. */
+const STALE_TASK = /task [0-9a-f]{64}: already exists/;
+
 export interface DockerEngineOptions {
   /** a ready client (tests); default: one built from DOCKER_HOST */
   docker?: Docker;
@@ -122,7 +125,18 @@ export class DockerEngine implements Engine {
   }
 
   async startContainer(idOrName: string): Promise<void> {
-    await this.write(`start container ${idOrName}`, [304], (d) => d.getContainer(idOrName).start());
+    try {
+      await this.write(`start container ${idOrName}`, [304], (d) => d.getContainer(idOrName).start());
+    } catch (err) {
+      if (!(err instanceof EngineError) || !STALE_TASK.test(err.message)) throw err;
+      // The engine crashed during an earlier start of this container: containerd still holds
+      // its task and Docker refuses every start from now on. A never-started container has no
+      // state worth keeping, so remove it: the next plan recreates it from the spec.
+      const info = await this.call(`inspect container ${idOrName}`, (d) => d.getContainer(idOrName).inspect());
+      if (info.State?.Status !== 'created') throw err;
+      await this.removeContainer(idOrName);
+      throw new EngineError('StaleTask', `${err.message}; it was left half-started by an engine crash and has been removed`, err.statusCode, 'plan again (apply retries once by itself; the controller recreates it on its next reconcile)');
+    }
   }
 
   async stopContainer(idOrName: string): Promise<void> {
