@@ -3,12 +3,12 @@
  * and heals what we break with the docker CLI; `decnetctl wait` sees the decky Ready again.
  * Names: fleet e2c-heal, deckies e2c-*, subnet 10.235.1.0/24, host id e2e-controller.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, containers, decnetctl, docker, until } from './lib/cli.js';
+import { containers, decnetctl, docker, until } from './lib/cli.js';
+import { ControllerProcess } from './lib/controller-process.js';
 
 const HOST = 'e2e-controller';
 const state = mkdtempSync(join(tmpdir(), 'decnet-e2c-'));
@@ -35,31 +35,8 @@ spec: { fleet: e2c-heal, ip: 10.235.1.${10 + i}, services: [ssh, http], distro: 
   ),
 ].join('\n---\n');
 
-let ctl: ChildProcess | undefined;
-let log = '';
-
-function startController(): ChildProcess {
-  const child = spawn(process.execPath, [CLI, 'controller', '--resync', '5s', '--metrics-addr', `127.0.0.1:${PORT}`, '--no-mutate'], {
-    env: { ...process.env, ...env, DECNET_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-  return child;
-}
-
-async function stopController(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  const c = ctl;
-  ctl = undefined;
-  if (!c || c.exitCode !== null) return;
-  const exited = new Promise((r) => c.once('exit', r));
-  c.kill(signal);
-  await exited;
-}
-
-const http = async (path: string) => {
-  const r = await fetch(`http://127.0.0.1:${PORT}${path}`);
-  return { status: r.status, text: await r.text() };
-};
+const ctl = new ControllerProcess({ env, port: PORT });
+const http = (path: string) => ctl.http(path);
 
 const deckyContainers = (d: string) => containers(`com.decnet.decky=${d}`).then((cs) => cs.filter((c) => c.labels['com.decnet.host'] === HOST));
 const startedAt = async (name: string) => (await docker('inspect', '-f', '{{.State.Status}} {{.State.StartedAt}}', name)).trim();
@@ -71,7 +48,7 @@ async function allRunning(d: string): Promise<boolean> {
 
 async function waitReady(d: string): Promise<void> {
   const r = await decnetctl(['wait', '--for=condition=Ready', `decky/${d}`, '--timeout', '60s'], { env });
-  expect(r.code, `${r.stdout}${r.stderr}\n--- controller log ---\n${log.slice(-3000)}`).toBe(0);
+  expect(r.code, `${r.stdout}${r.stderr}\n--- controller log ---\n${ctl.logTail()}`).toBe(0);
 }
 
 const foreignName = 'e2c-foreign';
@@ -87,12 +64,12 @@ beforeAll(async () => {
   await docker('run', '-d', '--name', foreignName, '--label', 'com.decnet.decky=e2c-a', '--label', 'com.decnet.role=service', ...sleeper);
   await docker('run', '-d', '--name', otherHostName, '--label', 'com.decnet.managed=true', '--label', 'com.decnet.host=e2e-other', '--label', 'com.decnet.decky=e2c-a', '--label', 'com.decnet.fleet=e2c-heal', ...sleeper);
   await docker('kill', foreignName, otherHostName);
-  ctl = startController();
-  await until(async () => (await http('/readyz').catch(() => ({ status: 0 }))).status === 200, 30_000);
+  ctl.start();
+  await ctl.waitReady();
 }, 240_000);
 
 afterAll(async () => {
-  await stopController('SIGKILL');
+  await ctl.stop('SIGKILL');
   await docker('rm', '-f', foreignName, otherHostName).catch(() => undefined);
   await decnetctl(['delete', 'fleet', 'e2c-heal'], { env });
   rmSync(state, { recursive: true, force: true });
@@ -142,17 +119,17 @@ describe('decnetctl controller heals', () => {
   it('leaves a foreign container and another host\'s container alone', async () => {
     await new Promise((r) => setTimeout(r, 6_000)); // more than one resync period
     for (const n of [foreignName, otherHostName]) expect((await startedAt(n)).split(' ')[0]).toBe('exited');
-    expect(log).not.toContain(foreignName);
-    expect(log).not.toContain(otherHostName);
+    expect(ctl.log).not.toContain(foreignName);
+    expect(ctl.log).not.toContain(otherHostName);
   });
 
   it('converges with no duplicates after kill -9 in the middle of a heal', async () => {
     await docker('rm', '-f', 'e2c-e');
     // kill the controller as soon as it started rebuilding the decky
     await until(async () => (await docker('ps', '-a', '--format', '{{.Names}}', '--filter', 'name=^e2c-e$')).trim() === 'e2c-e', 30_000, 20);
-    await stopController('SIGKILL');
+    await ctl.stop('SIGKILL');
     const mid = (await deckyContainers('e2c-e')).map((c) => `${c.name}=${c.state}`);
-    ctl = startController();
+    ctl.start();
     await until(() => allRunning('e2c-e'), 60_000);
     await waitReady('e2c-e');
     const names = (await deckyContainers('e2c-e')).map((c) => c.name);
@@ -163,7 +140,7 @@ describe('decnetctl controller heals', () => {
   });
 
   it('stops gracefully on SIGTERM', async () => {
-    await stopController('SIGTERM');
-    expect(log).toContain('controller stopped');
+    await ctl.stop('SIGTERM');
+    expect(ctl.log).toContain('controller stopped');
   });
 });

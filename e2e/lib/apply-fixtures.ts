@@ -55,10 +55,10 @@ export function manifestFile(docs: readonly object[] | string, name = 'fleet.yam
 
 export type Ctl = (args: string[], input?: string) => Promise<RunResult>;
 
-/** decnetctl acting as host `hostId`, with the local images. */
-export function ctlFor(hostId: string): Ctl {
+/** decnetctl acting as host `hostId`, with the local images (and `env` on top, e.g. DOCKER_HOST, DECNET_STATE_DIR). */
+export function ctlFor(hostId: string, env: Record<string, string> = {}): Ctl {
   return (args, input) =>
-    decnetctl(args, { env: { DECNET_HOST_ID: hostId, DECNET_BASE_IMAGE: BASE_IMAGE, DECNET_IMAGE_BASE: IMAGE_BASE }, input });
+    decnetctl(args, { env: { DECNET_HOST_ID: hostId, DECNET_BASE_IMAGE: BASE_IMAGE, DECNET_IMAGE_BASE: IMAGE_BASE, ...env }, input });
 }
 
 /** Human-readable result for assertion messages. */
