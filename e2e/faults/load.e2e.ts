@@ -1,0 +1,115 @@
+/**
+ * Fault: load. 200 concurrent attacker connections per service (one service at a time,
+ * a bounded time each) against one decky, from the lab's attacker namespace
+ * (`decnetctl lab exec` running e2e/faults/load-client.mjs). For every service: the
+ * container keeps running with restartCount 0; every connection gets an answer or a
+ * clean close (no reset, no timeout), a clean close only where the service documents a
+ * connection cap below 200; and no event is lost: the decky's `connection` events
+ * (folded counts added up) equal the connections that were answered.
+ * Main engine, fleet ef-load (10.238.6.0/24), host ef-load.
+ * DECNET_FAULTS_LOAD_MS sets the time per service (default 5000).
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { containers, docker, until } from '../lib/cli.js';
+import { cleanupFleet, ctlFor, deckyDoc, fleetDoc, manifestFile, show } from '../lib/apply-fixtures.js';
+import { checked, cleanup, stateDir, step } from '../lib/faults.js';
+
+const HOST = 'ef-load';
+const F = 'ef-load';
+const D = 'ef-load-a';
+const IP = '10.238.6.10';
+const ctl = ctlFor(HOST, { DECNET_STATE_DIR: stateDir('ef-load') });
+const CONCURRENCY = 200;
+const DURATION_MS = Number(process.env['DECNET_FAULTS_LOAD_MS'] ?? 5000);
+const CLIENT = join(import.meta.dirname, 'load-client.mjs');
+
+/**
+ * service -> port, what the client sends first ('' when the server greets first), and the
+ * documented connection cap (packages/honeypots: SSH_LIMITS, FTP_LIMITS, telnet's 128;
+ * the others 256). Above the cap a server closes new connections at once (FIN, no byte).
+ */
+const SERVICES = {
+  ssh: { port: 22, first: '', cap: 128 },
+  http: { port: 80, first: 'GET / HTTP/1.1\r\nHost: ef-load\r\nConnection: close\r\n\r\n', cap: 256 },
+  ftp: { port: 21, first: '', cap: 128 },
+  smtp: { port: 25, first: '', cap: 256 },
+  redis: { port: 6379, first: 'PING\r\n', cap: 256 },
+  mysql: { port: 3306, first: '', cap: 256 },
+  telnet: { port: 23, first: '', cap: 128 },
+  pop3: { port: 110, first: '', cap: 256 },
+} as const;
+type Svc = keyof typeof SERVICES;
+
+interface LoadResult {
+  made: number;
+  answered: number;
+  cleanClose: number;
+  timeouts: number;
+  errors: Record<string, number>;
+  maxLatencyMs: number;
+}
+
+async function connectionEvents(service: string): Promise<number> {
+  const r = await ctl(['events', '--fleet', F, '--decky', D, '--service', service, '--source', 'engine', '-o', 'json']);
+  if (r.code !== 0) throw new Error(`events: ${show(r)}`);
+  const evs = JSON.parse(r.stdout) as Array<{ event: string; count?: number }>;
+  return evs.filter((e) => e.event === 'connection').reduce((n, e) => n + (e.count ?? 1), 0);
+}
+
+async function containerHealth(name: string): Promise<string> {
+  return (await docker('inspect', '-f', '{{.State.Status}} restarts={{.RestartCount}} oom={{.State.OOMKilled}}', name)).trim();
+}
+
+describe('fault: 200 concurrent connections per service against one decky (ef-load)', () => {
+  beforeAll(async () => {
+    await cleanupFleet(ctl, F, HOST);
+    const r = await ctl(['apply', '-f', manifestFile([fleetDoc(F, '10.238.6.0/24', '10.238.6.1'), deckyDoc({ name: D, fleet: F, ip: IP, services: Object.keys(SERVICES), nmapOS: 'linux' })])]);
+    expect(r.code, show(r)).toBe(0);
+    // Running is not listening yet: every service announces service_start once bound
+    const services = (await containers(`com.decnet.decky=${D}`)).filter((c) => c.labels['com.decnet.host'] === HOST && c.labels['com.decnet.role'] === 'service');
+    expect(services).toHaveLength(Object.keys(SERVICES).length);
+    for (const c of services) await until(async () => (await docker('logs', c.name)).includes('"event":"service_start"'), 30_000);
+  }, 180_000);
+
+  afterAll(async () => {
+    await cleanup(`fleet ${F} (decky ${D}) on the main engine`, () => cleanupFleet(ctl, F, HOST));
+  }, 120_000);
+
+  it.each(Object.keys(SERVICES) as Svc[])('%s: no crash, every connection answered or cleanly closed, no event lost', async (svc) => {
+    const { port, first, cap } = SERVICES[svc];
+    const name = `${D}-${svc}`;
+    const eventsBefore = await connectionEvents(svc);
+    const res = await step(`${CONCURRENCY} concurrent connections to ${svc} (${IP}:${port}) for ${DURATION_MS} ms`, async () => {
+      const r = await ctl(['lab', 'exec', F, '--', process.execPath, CLIENT, IP, String(port), JSON.stringify(first), String(CONCURRENCY), String(DURATION_MS)]);
+      expect(r.code, show(r)).toBe(0);
+      return JSON.parse(r.stdout.trim().split('\n').pop()!) as LoadResult;
+    });
+    const summary = `${res.made} connections: ${res.answered} answered (slowest ${res.maxLatencyMs} ms), ${res.cleanClose} clean closes, ${res.timeouts} timeouts, errors ${JSON.stringify(res.errors)}`;
+    await step(`${svc} container still running, never restarted`, async () => {
+      expect(await containerHealth(name)).toBe('running restarts=0 oom=false');
+    });
+    await step(`${svc}: every connection answered or cleanly closed (${summary})`, async () => {
+      expect(res.made).toBeGreaterThan(CONCURRENCY);
+      expect(res.errors).toEqual({});
+      expect(res.timeouts).toBe(0);
+      expect(res.answered + res.cleanClose).toBe(res.made);
+      expect(res.answered).toBeGreaterThan(0);
+      // closing without a byte is only allowed as the documented cap's answer
+      if (cap >= CONCURRENCY) expect(res.cleanClose, `${svc} caps at ${cap} >= ${CONCURRENCY}: no connection may be turned away`).toBe(0);
+    });
+    let seen = 0;
+    await step(`${svc}: connection events equal the ${res.answered} answered connections`, async () => {
+      await until(async () => (seen = (await connectionEvents(svc)) - eventsBefore) >= res.answered, 30_000, 1_000).catch(() => undefined);
+      expect(seen).toBe(res.answered);
+    });
+    checked(`${svc}: ${summary}${res.cleanClose > 0 ? ` (clean closes = the documented cap of ${cap} live connections)` : ''}; container running, restarts 0; ${seen} connection events = answered connections`);
+  });
+
+  it('the whole decky survived the load', async () => {
+    const all = (await containers(`com.decnet.decky=${D}`)).filter((c) => c.labels['com.decnet.host'] === HOST);
+    const health = await Promise.all(all.map(async (c) => `${c.name}: ${await containerHealth(c.name)}`));
+    expect(health).toEqual(all.map((c) => `${c.name}: running restarts=0 oom=false`));
+    checked(`all ${all.length} containers of ${D} running, none restarted or OOM-killed`);
+  });
+});
