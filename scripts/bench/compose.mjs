@@ -119,6 +119,9 @@ export const composeParallelLimit = (services) => Math.max(64, services + 8);
 
 /** `docker-compose -p <project> -f <file> <args...>`, timed; throws on failure. */
 export function compose(project, file, args, limit) {
-  const env = { ...process.env, COMPOSE_PARALLEL_LIMIT: String(limit), COMPOSE_INTERACTIVE_NO_CLI: '1' };
+  // COMPOSE_HTTP_TIMEOUT: the default 60 s read timeout of engine calls fails compose at
+  // N=100 on this loaded 2-core machine (hundreds of calls in flight); compose's own advice
+  // is to raise it, so it runs with 600 s
+  const env = { ...process.env, COMPOSE_PARALLEL_LIMIT: String(limit), COMPOSE_HTTP_TIMEOUT: '600', COMPOSE_INTERACTIVE_NO_CLI: '1' };
   return must('docker-compose', ['-p', project, '-f', file, ...args], { env, what: `docker-compose ${args.join(' ')}`, timeoutMs: 15 * 60_000 });
 }

@@ -118,6 +118,18 @@ async function floorRun(n, s, ctx) {
   return { up, noop, add, down, lab: labMs, survivorsRecreated: changed.length };
 }
 
+/** The distinct error lines of a failed command (compose prints one per container), counted. */
+function summarizeError(msg) {
+  const lines = msg.split('\n').map((l) => l.trim()).filter((l) => /error|fail|timed out|killed/i.test(l));
+  const counts = new Map();
+  for (const l of lines) {
+    const key = l.replace(/^ERROR: for \S+\s+/, 'ERROR: ').slice(0, 200);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const out = [...counts].map(([l, c]) => (c > 1 ? `${l} (x${c})` : l)).join('; ');
+  return (out || msg).slice(0, 600);
+}
+
 const RUNNERS = { decnet: decnetRun, compose: composeRun, floor: floorRun };
 
 /** Runs scenarios 1-3 for every size; returns the per-size results (ms, median and spread). */
@@ -136,6 +148,7 @@ export async function runConverge(ctx) {
     const s = prepare(n, ctx);
     await prepareFiles(s.planN1, ctx.stateDir);
     const raw = { decnet: [], compose: [], floor: [] };
+    const failures = { decnet: [], compose: [], floor: [] };
     const loads = [];
     for (let r = 0; r < reps; r++) {
       const order = ['decnet', 'compose', 'floor'].map((_, i, a) => a[(i + r) % 3]);
@@ -145,20 +158,25 @@ export async function runConverge(ctx) {
           const res = await RUNNERS[who](n, s, ctx);
           raw[who].push(res);
           ctx.log(`  rep ${r + 1} ${who}: up ${Math.round(res.up)} ms, no-op ${Math.round(res.noop)} ms, +1 ${Math.round(res.add)} ms, down ${Math.round(res.down)} ms${res.survivorsRecreated ? `, ${res.survivorsRecreated} survivors recreated` : ''} (load ${loads.at(-1)})`);
+        } catch (err) {
+          // a contender that fails is a result too: recorded, and the others go on
+          const msg = String(err.message ?? err);
+          failures[who].push({ rep: r + 1, loadAvg1m: loads.at(-1), error: summarizeError(msg) });
+          ctx.log(`  rep ${r + 1} ${who} FAILED: ${summarizeError(msg)}`);
         } finally {
           await cleanupHost(ctx.hostId, [FLEET]);
         }
         await assertClean(ctx.hostId, who);
       }
     }
-    const agg = (who, k) => stats(raw[who].map((x) => x[k]));
+    const agg = (who, k) => (raw[who].length > 0 ? stats(raw[who].map((x) => x[k])) : null);
     const row = { deckies: n, containers: n * 4, reps, loadAvg1m: { min: Math.min(...loads), max: Math.max(...loads) } };
     for (const who of Object.keys(raw)) {
-      row[who] = { converge: agg(who, 'up'), noop: agg(who, 'noop'), add: agg(who, 'add'), teardown: agg(who, 'down'), survivorsRecreated: Math.max(...raw[who].map((x) => x.survivorsRecreated)) };
+      row[who] = { converge: agg(who, 'up'), noop: agg(who, 'noop'), add: agg(who, 'add'), teardown: agg(who, 'down'), survivorsRecreated: Math.max(0, ...raw[who].map((x) => x.survivorsRecreated)), failures: failures[who] };
       if (who !== 'decnet') row[who].labSetupUntimed = agg(who, 'lab');
-      if (who === 'compose') row[who].noopRecreated = Math.max(...raw[who].map((x) => x.noopRecreated));
+      if (who === 'compose') row[who].noopRecreated = Math.max(0, ...raw[who].map((x) => x.noopRecreated));
     }
-    const ratio = (k, other) => round(row.decnet[k].median / row[other][k].median);
+    const ratio = (k, other) => (row.decnet[k] && row[other][k] ? round(row.decnet[k].median / row[other][k].median) : null);
     row.ratios = {
       converge: { vsCompose: ratio('converge', 'compose'), vsFloor: ratio('converge', 'floor') },
       noop: { vsCompose: ratio('noop', 'compose'), vsFloor: ratio('noop', 'floor') },

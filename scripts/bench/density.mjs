@@ -32,9 +32,15 @@ async function sampleContainers(hostId) {
   const out = { service: [], base: [], cpu: 0 };
   for (const c of list) {
     let pid;
-    const needPid = () => (pid ??= docker.getContainer(c.Id).inspect().then((i) => i.State.Pid));
-    const rss = cgroupRss(c.Id, await needPid());
-    const cpu = cgroupCpuSeconds(c.Id, await needPid());
+    let rss;
+    let cpu;
+    try {
+      pid = (await docker.getContainer(c.Id).inspect()).State.Pid;
+      rss = cgroupRss(c.Id, pid);
+      cpu = cgroupCpuSeconds(c.Id, pid);
+    } catch {
+      continue; // gone between list and inspect (a heal in progress): not sampled
+    }
     (c.Labels['com.decnet.role'] === 'service' ? out.service : out.base).push(rss ?? NaN);
     out.cpu += cpu ?? 0;
   }

@@ -11,8 +11,8 @@ import { lineChart } from './svg.mjs';
 const MiB = 2 ** 20;
 const s1 = (ms) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`);
 const range = (a, b) => (b >= 1000 ? `${(a / 1000).toFixed(2)}-${(b / 1000).toFixed(2)} s` : `${Math.round(a)}-${Math.round(b)} ms`);
-const cell = (st) => (st.runs.length > 1 ? `${s1(st.median)} (${range(st.min, st.max)})` : `${s1(st.median)} (1 run)`);
-const x = (r) => `**${r.toFixed(2)}x**`;
+const cell = (st) => (!st ? 'failed' : st.runs.length > 1 ? `${s1(st.median)} (${range(st.min, st.max)})` : `${s1(st.median)} (1 run)`);
+const x = (r) => (r === null || r === undefined ? 'n/a' : `**${r.toFixed(2)}x**`);
 const table = (head, rows) => [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 
 function runLine(run) {
@@ -59,7 +59,8 @@ function convergeSection(sc) {
   const recreated = sizes.map((r) => `N=${r.deckies}: ${r.compose.survivorsRecreated}`).join(', ');
   const decnetRecreated = sizes.reduce((a, r) => a + r.decnet.survivorsRecreated + r.floor.survivorsRecreated, 0);
   const noopRecreated = sizes.reduce((a, r) => a + (r.compose.noopRecreated ?? 0), 0);
-  const lab = sizes.map((r) => `N=${r.deckies}: ${s1(r.floor.labSetupUntimed.median)}`).join(', ');
+  const lab = sizes.filter((r) => r.floor.labSetupUntimed).map((r) => `N=${r.deckies}: ${s1(r.floor.labSetupUntimed.median)}`).join(', ');
+  const failed = sizes.flatMap((r) => ['decnet', 'compose', 'floor'].flatMap((who) => (r[who].failures ?? []).map((f) => `- N=${r.deckies}, ${who}, rep ${f.rep} (load ${f.loadAvg1m}): ${f.error}`)));
   return `## 1-3. Converge, no-op re-apply, additive apply: decnet vs docker-compose vs engine floor
 
 N deckies x 3 services (ssh, http, ftp) = 4N containers on a lab fleet (\`benchc\`,
@@ -70,6 +71,9 @@ unbounded (\`COMPOSE_PARALLEL_LIMIT\` = number of services + 8), because compose
 deadlocks with any limit below the number of services that are ready at once: it holds a
 slot while a service waits for its container tasks, which need slots too
 (docker/compose#5864, #8226; a first attempt of this run with a limit of 8 hung at N=10).
+Compose also runs with \`COMPOSE_HTTP_TIMEOUT=600\`: with its default of 60 s, a first full
+run failed at N=100 (\`docker-compose up -d\` exited 1 with "Read timed out" for dozens of
+base containers while hundreds of its engine calls were in flight at a load average of ~60-80).
 
 - **decnet**: the built \`decnetctl apply -f fleet.yaml\`, which plans, creates the lab plumbing
   (veth pair + netns), the network and the containers, and returns when every decky is
@@ -96,7 +100,7 @@ slot while a service waits for its container tasks, which need slots too
 - Survivors of the additive apply recreated by compose (container id changed): ${recreated}; by decnet and the floor: ${decnetRecreated}.
   Containers compose recreated on its no-op \`up -d\`: ${noopRecreated}.
 
-![converge time against N](benchmarks/converge.svg)
+${failed.length ? `Failed runs (not in the medians):\n\n${failed.join('\n')}\n\n` : ''}![converge time against N](benchmarks/converge.svg)
 
 ${metric('converge', '**1. Converge from nothing** (containers created and started)')}
 
@@ -222,7 +226,7 @@ export function convergeSvg(sc) {
     ['decnet apply', 'decnet', '#1f6feb', undefined],
     ['docker-compose up -d', 'compose', '#d9480f', '6 4'],
     ['engine floor (dockerode)', 'floor', '#2b8a3e', '2 3'],
-  ].map(([name, k, color, dash]) => ({ name, color, dash, points: sizes.map((r) => ({ x: r.deckies, y: r[k].converge.median / 1000, lo: r[k].converge.min / 1000, hi: r[k].converge.max / 1000 })) }));
+  ].map(([name, k, color, dash]) => ({ name, color, dash, points: sizes.filter((r) => r[k].converge).map((r) => ({ x: r.deckies, y: r[k].converge.median / 1000, lo: r[k].converge.min / 1000, hi: r[k].converge.max / 1000 })) }));
   const run = sc.run;
   return lineChart({
     title: 'Converge N deckies x 3 services from nothing (lab mode)',

@@ -46,6 +46,22 @@ const sizes = values.sizes.split(',').map(Number);
 if (sizes.some((n) => !(n >= 1 && n <= 240))) throw new Error('--sizes must be 1..240 (one /24)');
 const repsAt = Object.fromEntries(values['reps-at'].split(',').filter(Boolean).map((kv) => kv.split('=').map(Number)));
 
+// one bench run at a time: a second one's cleanup would remove the first one's fleets
+const LOCK = join(tmpdir(), 'decnet-bench.lock');
+const alive = (pid) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+if (existsSync(LOCK) && alive(Number(readFileSync(LOCK, 'utf8')))) throw new Error(`another bench run (pid ${readFileSync(LOCK, 'utf8').trim()}) is in progress (${LOCK})`);
+writeFileSync(LOCK, String(process.pid));
+process.on('exit', () => {
+  if (existsSync(LOCK) && readFileSync(LOCK, 'utf8') === String(process.pid)) rmSync(LOCK, { force: true });
+});
+
 const t0 = Date.now();
 const log = (m) => process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(0)}s] ${m}\n`);
 const HOST = 'bench-run';
