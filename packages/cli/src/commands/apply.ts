@@ -1,5 +1,5 @@
 import { Command, Flags } from '@oclif/core';
-import { formatPlan, formatSummary } from '@decnet/api';
+import { DecnetError, formatPlan, formatSummary } from '@decnet/api';
 import { withHostLock } from '@decnet/engine';
 import { InvalidSubmissionError, imagesNeeded, prepare } from '../lib/apply.js';
 import { hostContext, hostFlags } from '../lib/context.js';
@@ -34,6 +34,7 @@ export default class Apply extends Command {
     try {
       const parsed = await loadManifests(flags.file);
       if (parsed.issues.length > 0) throw new InvalidSubmissionError(parsed.issues);
+      if (parsed.manifests.length === 0) throw new DecnetError('InvalidManifests', `no manifest in ${flags.file.join(', ')}: nothing to apply`, 'a manifest is a YAML document with apiVersion, kind, metadata and spec; an empty or null document is not one');
       const timeoutMs = durationMs(flags.timeout, '--timeout');
       if (flags.registry) {
         const code = await applyWithRegistry(parsed.manifests, { ...flags, prune: flags.prune, dryRun: flags['dry-run'], baseImage: flags['base-image'], timeoutMs, timeoutText: flags.timeout, json });
