@@ -172,8 +172,25 @@ export async function removeHostContainers(hostId, par = 8) {
 export async function cleanupHost(hostId, fleets) {
   await removeHostContainers(hostId);
   for (const fleet of fleets) {
-    await docker.getNetwork(`decnet-${fleet}`).remove().catch((e) => (e.statusCode === 404 ? undefined : Promise.reject(e)));
+    await removeNetwork(`decnet-${fleet}`);
     await removeLab(fleet);
+  }
+}
+
+/**
+ * Removes a network; gone is fine. A loaded engine may still hold endpoints of containers
+ * it has just removed ("has active endpoints"), so that answer is retried for up to 60 s.
+ */
+export async function removeNetwork(name) {
+  for (let i = 0; ; i++) {
+    try {
+      await docker.getNetwork(name).remove();
+      return;
+    } catch (e) {
+      if (e.statusCode === 404) return;
+      if (!/active endpoints/.test(e.message) || i >= 60) throw e;
+      await sleep(1000);
+    }
   }
 }
 

@@ -100,7 +100,7 @@ base containers while hundreds of its engine calls were in flight at a load aver
 - Survivors of the additive apply recreated by compose (container id changed): ${recreated}; by decnet and the floor: ${decnetRecreated}.
   Containers compose recreated on its no-op \`up -d\`: ${noopRecreated}.
 
-${failed.length ? `Failed runs (not in the medians):\n\n${failed.join('\n')}\n\n` : ''}![converge time against N](benchmarks/converge.svg)
+${sc.data.aborted ? `The scenario stopped early: ${sc.data.aborted}\n\n` : ''}${failed.length ? `Failed runs (not in the medians):\n\n${failed.join('\n')}\n\n` : ''}![converge time against N](benchmarks/converge.svg)
 
 ${metric('converge', '**1. Converge from nothing** (containers created and started)')}
 
