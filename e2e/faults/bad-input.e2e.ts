@@ -90,7 +90,7 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   ),
 );
 
-const submission = fc.record({ docs: validDocs, mutations: fc.oneof({ weight: 1, arbitrary: fc.constant([] as Mutation[]) }, { weight: 2, arbitrary: fc.array(mutation, { minLength: 1, maxLength: 2 }) }) });
+const submission = fc.record({ docs: validDocs, mutations: fc.oneof({ weight: 1, arbitrary: fc.constant([] as Mutation[]) }, { weight: 3, arbitrary: fc.array(mutation, { minLength: 1, maxLength: 2 }) }) });
 
 /** containers of the fleet (any host) with ids, labels, states; plus the fleet network's id and labels */
 async function engineState(): Promise<string> {
@@ -155,8 +155,8 @@ describe('fault: generated and mutated manifests (ef-bad)', () => {
           });
         }
       }),
-      { numRuns: RUNS, seed: SEED, endOnFailure: true },
+      { numRuns: RUNS, seed: SEED, endOnFailure: true, interruptAfterTimeLimit: 170_000 }, // bounded on a loaded machine: fewer runs, never a longer test
     );
-    checked(`${RUNS} manifests (seed ${SEED}): ${tally.applied} applied (deckies Running, resident untouched, then deleted back to the same state), ${tally.refused} refused with a clean error and no change to container ids, labels, states or the network`);
+    checked(`${tally.applied + tally.refused} of ${RUNS} manifests (seed ${SEED}; the run stops after 170 s): ${tally.applied} applied (deckies Running, resident untouched, then deleted back to the same state), ${tally.refused} refused with a clean error and no change to container ids, labels, states or the network`);
   }, 600_000);
 });

@@ -100,6 +100,11 @@ describe('fault: Redis stopped and started during a multi-host apply (ef-reg)', 
     await step('Redis back (empty); re-run the apply', async () => {
       await redis.start();
       const r = await ctl(['apply', '-f', manifestFile([FLEET, ...A.map(deckyDoc), ...B.map(deckyDoc)]), '--timeout', '3m']);
+      // name a duplicate placement plainly: a decky whose containers exist on both engines
+      const [c1, c2] = await Promise.all([on(H1), on(H2)]);
+      const both = [...A, ...B].map((d) => d.name).filter((n) => c1.some((c) => c.labels['com.decnet.decky'] === n) && c2.some((c) => c.labels['com.decnet.decky'] === n));
+      expect(both, `DUPLICATE PLACEMENT after Redis came back empty: these deckies exist on both ${H1} and ${H2} (the re-apply placed a decky of a host that had not re-registered yet on another host)
+${show(r)}`).toEqual([]);
       expect(r.code, `${show(r)}\n--- interrupted apply ---\n${show(second)}\n--- ${H1} ---\n${controllers[H1]!.logTail()}\n--- ${H2} ---\n${controllers[H2]!.logTail()}`).toBe(0);
     });
     checked(`the apply running when Redis stopped exited ${second.code}${second.code ? ` (${second.stderr.trim().split('\n').pop()})` : ''}; after Redis came back empty the re-run apply exited 0`);
