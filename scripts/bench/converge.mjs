@@ -15,8 +15,13 @@ import {
 } from './lib.mjs';
 
 export const SERVICES = ['ssh', 'http', 'ftp'];
-const FLEET = 'benchc';
-const NET = { subnet: '10.233.0.0/24', gateway: '10.233.0.1', ipBase: '10.233.0.10' };
+/** Fleet and /24 of the converge runs: benchc on 10.233.0.0/24, or benchcK on 10.233.K.0/24 (K = 1..3). */
+export function convergeFleet(k = 0) {
+  if (!(Number.isInteger(k) && k >= 0 && k <= 3)) throw new Error('--converge-net must be 0..3');
+  return { fleet: k === 0 ? 'benchc' : `benchc${k}`, net: { subnet: `10.233.${k}.0/24`, gateway: `10.233.${k}.1`, ipBase: `10.233.${k}.10` } };
+}
+let FLEET;
+let NET;
 
 /** Checks every container of the host is running; returns how many there are. */
 async function assertRunning(hostId, expected, who) {
@@ -143,6 +148,7 @@ const RUNNERS = { decnet: decnetRun, compose: composeRun, floor: floorRun };
 
 /** Runs scenarios 1-3 for every size; returns the per-size results (ms, median and spread). */
 export async function runConverge(ctx) {
+  ({ fleet: FLEET, net: NET } = convergeFleet(ctx.netIndex ?? 0));
   // what a process start costs each CLI (decnet: node + oclif; compose: python), for reading no-op times
   const startup = { decnet: [], compose: [] };
   for (let i = 0; i < 3; i++) {
@@ -203,5 +209,5 @@ export async function runConverge(ctx) {
     ctx.log(`converge aborted: ${aborted}`);
   }
   if (out.length === 0) throw new Error(aborted ?? 'no size measured');
-  return { ...(aborted ? { aborted } : {}), cliStartupMs: { decnet: stats(startup.decnet), compose: stats(startup.compose) }, sizes: out };
+  return { fleet: FLEET, subnet: NET.subnet, ...(aborted ? { aborted } : {}), cliStartupMs: { decnet: stats(startup.decnet), compose: stats(startup.compose) }, sizes: out };
 }

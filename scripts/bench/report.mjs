@@ -63,8 +63,8 @@ function convergeSection(sc) {
   const failed = sizes.flatMap((r) => ['decnet', 'compose', 'floor'].flatMap((who) => (r[who].failures ?? []).map((f) => `- N=${r.deckies}, ${who}, rep ${f.rep} (load ${f.loadAvg1m}): ${f.error}`)));
   return `## 1-3. Converge, no-op re-apply, additive apply: decnet vs docker-compose vs engine floor
 
-N deckies x 3 services (ssh, http, ftp) = 4N containers on a lab fleet (\`benchc\`,
-10.233.0.0/24, macvlan on a veth parent), local images only. Median of ${reps.join('/')}
+N deckies x 3 services (ssh, http, ftp) = 4N containers on a lab fleet (\`${sc.data.fleet ?? 'benchc'}\`,
+${sc.data.subnet ?? '10.233.0.0/24'}, macvlan on a veth parent), local images only. Median of ${reps.join('/')}
 repetition(s) per size, min-max in brackets${one.length ? ` (N=${one.join(', ')}: one repetition only, to bound the run's time)` : ''}.
 Parallelism: decnet \`--parallelism 8\` and 8 deckies in flight for the floor; compose runs
 unbounded (\`COMPOSE_PARALLEL_LIMIT\` = number of services + 8), because compose 1.29

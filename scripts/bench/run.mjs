@@ -13,13 +13,14 @@
  * usage: npm run bench -- [--scenarios converge,heal,density,registry,honeypots] [--sizes 10,50,100]
  *   [--reps 3] [--reps-at 100=1] [--parallelism 8] [--density-step 50] [--density-max 1000]
  *   [--density-budget 15] (minutes) [--idle-seconds 30] [--heal-n 50] [--no-report]
+ *   [--converge-net K] (fleet benchcK on 10.233.K.0/24, K = 1..3, when benchc's network is stuck)
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureCompose } from './compose.mjs';
-import { runConverge } from './converge.mjs';
+import { convergeFleet, runConverge } from './converge.mjs';
 import { runDensity } from './density.mjs';
 import { ROOT, cleanupHost, decnetctl, imageEnv, load1, machineInfo, must, run } from './lib.mjs';
 import { writeReport } from './report.mjs';
@@ -37,6 +38,7 @@ const { values } = parseArgs({
     'density-budget': { type: 'string', default: '15' },
     'idle-seconds': { type: 'string', default: '30' },
     'heal-n': { type: 'string', default: '50' },
+    'converge-net': { type: 'string', default: '0' },
     'no-report': { type: 'boolean', default: false },
   },
 });
@@ -65,7 +67,7 @@ process.on('exit', () => {
 const t0 = Date.now();
 const log = (m) => process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(0)}s] ${m}\n`);
 const HOST = 'bench-run';
-const FLEETS = ['benchc', 'benchcd'];
+const FLEETS = [convergeFleet(Number(values['converge-net'])).fleet, 'benchcd'];
 const stateDir = mkdtempSync(join(tmpdir(), 'decnet-bench-state-'));
 const dir = mkdtempSync(join(tmpdir(), 'decnet-bench-'));
 const images = imageEnv();
@@ -81,7 +83,7 @@ async function external(script, args, extraEnv = {}, jsonFile) {
 }
 
 const SCENARIOS = {
-  converge: () => runConverge({ sizes, reps: Number(values.reps), repsAt, par: Number(values.parallelism), hostId: HOST, stateDir, dir, env, baseImage: images.DECNET_BASE_IMAGE, log }),
+  converge: () => runConverge({ netIndex: Number(values['converge-net']), sizes, reps: Number(values.reps), repsAt, par: Number(values.parallelism), hostId: HOST, stateDir, dir, env, baseImage: images.DECNET_BASE_IMAGE, log }),
   heal: () => external('packages/controller/bench/heal.mjs', [], { BENCH_N: values['heal-n'] }),
   density: () =>
     runDensity({ step: Number(values['density-step']), max: Number(values['density-max']), budgetMs: Number(values['density-budget']) * 60_000, idleSeconds: Number(values['idle-seconds']), stepTimeout: '5m', par: Number(values.parallelism), hostId: `${HOST}-density`, env, dir, log }),
