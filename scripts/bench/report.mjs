@@ -144,6 +144,12 @@ function densitySection(sc) {
     `${s.controller.rssMiBMax} MiB`, `${s.controller.cpuPercent} %`, `${s.fleetIdleCpuPercent} %`, `${s.memAvailableGiB} GiB`, String(s.loadAvg1m),
   ]);
   const why = { max: 'it reached the configured maximum', time: 'the time budget', memory: 'memory headroom (MemAvailable would drop under 2 GiB)', 'not-ready': 'a step whose deckies did not all become Running in time' }[d.stoppedBy.reason];
+  const [a, b] = [d.steps[0], d.steps.at(-1)];
+  const perDecky = a && b && b.deckies > a.deckies ? ((a.memAvailableGiB - b.memAvailableGiB) * 1024) / (b.deckies - a.deckies) : undefined;
+  const estimate = perDecky > 0 ? Math.floor(b.deckies + ((b.memAvailableGiB - 2) * 1024) / perDecky) : undefined;
+  const memLine = estimate
+    ? `MemAvailable fell by ~${Math.round(perDecky)} MiB per decky between ${a.deckies} and ${b.deckies} deckies (machine-wide, other jobs included), so memory alone would allow roughly **${estimate} deckies** before the 2 GiB headroom (an extrapolation, not a measurement).`
+    : '';
   return `## 5. Density
 
 One lab fleet (\`benchcd\`, 10.233.4.0/22) grown by ${d.step} deckies x 3 services (ssh, http, ftp) per
@@ -157,6 +163,8 @@ time budget of ${d.budgetMinutes} min, or at ${d.max} deckies.
 ${why} (${d.stoppedBy.detail}). Total ${s1(d.totalMs)}. ${d.stoppedBy.reason === 'time' || d.stoppedBy.reason === 'max' ? 'This is a lower bound for the machine, not its limit.' : ''}
 
 ${table(['N deckies (containers)', 'apply step', 'service container rss median / mean / max', 'base rss', 'controller RSS', 'controller CPU (idle)', 'whole fleet CPU (idle)', 'MemAvailable after', 'load 1m'], rows)}
+
+${memLine}
 
 rss is the anonymous memory (\`total_rss\`) charged to each container's memory cgroup; CPU is
 a share of one core over the idle window (the fleet figure sums every container's cgroup).
