@@ -11,3 +11,4 @@ export * from './placement.js';
 export * from './drain.js';
 export * from './apply.js';
 export * from './aggregate.js';
+export * from './settle.js';

@@ -13,6 +13,8 @@
  * decnet:{c}:index:ip         HASH  "<fleet>/<ip>" -> decky name (IPs are unique within a fleet's LAN)
  * decnet:{c}:epoch            STRING placement epoch: +1 on every desired-slice commit
  * decnet:{c}:rev              STRING change revision: +1 on every desired/observed/host change (polled)
+ * decnet:{c}:meta             HASH  initializedAt: when this registry state began (first host registration
+ *                                   since it was empty); apply lets live hosts report back before placing
  * decnet:{c}:changes          pub/sub channel: a JSON ChangeMessage after every change
  */
 import { DecnetError } from '@decnet/api';
@@ -39,6 +41,7 @@ export interface ClusterKeys {
   epoch: string;
   rev: string;
   channel: string;
+  meta: string;
   host(id: string): string;
   heartbeat(id: string): string;
   desired(id: string): string;
@@ -57,6 +60,7 @@ export function clusterKeys(cluster: string): ClusterKeys {
     epoch: `${prefix}epoch`,
     rev: `${prefix}rev`,
     channel: `${prefix}changes`,
+    meta: `${prefix}meta`,
     host: (id) => `${prefix}host:${validateHostId(id)}`,
     heartbeat: (id) => `${prefix}hb:${validateHostId(id)}`,
     desired: (id) => `${prefix}desired:${validateHostId(id)}`,

@@ -42,6 +42,8 @@ describe('Registry on a real redis-server', () => {
     await sleep(5);
     const again = await r.registerHost({ id: 'h1', address: '10.0.0.9', capacity: 8 });
     expect(again.registeredAt).toBe(first.registeredAt);
+    // the registry state began with the first registration; later ones keep that time
+    expect((await r.readAll()).initializedAt).toBe(first.registeredAt);
     expect((await r.listHosts()).map((h) => [h.id, h.status, h.address, h.capacity])).toEqual([['h1', 'NotReady', '10.0.0.9', 8]]);
     expect(await r.heartbeat('h1', 200)).toEqual({ cameBack: true });
     expect(await r.heartbeat('h1', 200)).toEqual({ cameBack: false });

@@ -167,7 +167,7 @@ export class Registry {
     const { registeredAt, ...fields } = encodeHost(reg);
     const key = this.keys.host(h.id);
     return this.run(async () => {
-      const res = await this.client.multi().hsetnx(key, 'registeredAt', registeredAt!).hset(key, fields).sadd(this.keys.hosts, h.id).incr(this.keys.rev).hget(key, 'registeredAt').exec();
+      const res = await this.client.multi().hsetnx(key, 'registeredAt', registeredAt!).hset(key, fields).sadd(this.keys.hosts, h.id).incr(this.keys.rev).hget(key, 'registeredAt').hsetnx(this.keys.meta, 'initializedAt', now).exec();
       const rev = Number(res?.[3]?.[1] ?? 0);
       await this.publish('host', [h.id], rev);
       return { ...reg, registeredAt: str(res?.[4]?.[1] ?? now) };
@@ -301,6 +301,7 @@ export class Registry {
         const ids = (await this.client.sunion(k.hosts, k.sliced)).sort();
         const m = this.client.multi().get(k.epoch).get(k.rev).smembers(k.hosts).smembers(k.sliced);
         for (const id of ids) m.hgetall(k.host(id)).pttl(k.heartbeat(id)).hmget(k.desired(id), 'gen', 'doc').hmget(k.observed(id), 'gen', 'doc', 'at');
+        m.hget(k.meta, 'initializedAt');
         const res = (await m.exec()) ?? [];
         const val = (i: number): unknown => {
           const [err, v] = res[i] ?? [];
@@ -312,6 +313,8 @@ export class Registry {
         const now = new Set([...registered, ...sliced]);
         if ((now.size !== ids.length || ids.some((id) => !now.has(id))) && attempt < 3) continue; // membership moved: read again
         const snap: ClusterSnapshot = { cluster: this.cluster, epoch: Number(val(0) ?? 0), rev: Number(val(1) ?? 0), hosts: [], desired: {}, observed: {} };
+        const initializedAt = val(4 + ids.length * 4);
+        if (typeof initializedAt === 'string') snap.initializedAt = initializedAt;
         ids.forEach((id, j) => {
           const b = 4 + j * 4;
           const info = hostInfo(k.host(id), val(b) as Record<string, string>, Number(val(b + 1)));

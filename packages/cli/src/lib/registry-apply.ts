@@ -13,6 +13,7 @@ import {
   commitPlacement,
   place,
   rolloutProgress,
+  settleDelayMs,
   type ClusterSnapshot,
   type PlacementConflict,
   type PlacementOutcome,
@@ -44,6 +45,8 @@ export function clusterKnown(s: ClusterSnapshot): { fleets: ResolvedFleet[]; dec
 }
 
 export interface RegistryApplyOptions {
+  /** diagnostics (default: stderr) */
+  log?: (msg: string) => void;
   prune?: boolean;
   dryRun?: boolean;
   baseImage?: string;
@@ -55,6 +58,13 @@ export interface RegistryApplyResult extends PlacementOutcome {
 
 /** Resolve against each snapshot, place, commit (re-placing after a racing commit). Throws InvalidSubmissionError on invalid manifests. */
 export async function registryApply(registry: Registry, manifests: readonly Manifest[], opts: RegistryApplyOptions = {}): Promise<RegistryApplyResult> {
+  // a registry state that just began (Redis restarted empty, or a new cluster): let live
+  // hosts re-register and write their slices back first, or their deckies look unplaced
+  const wait = settleDelayMs(await registry.readAll(), Date.now());
+  if (wait > 0 && !opts.dryRun) {
+    (opts.log ?? ((m: string) => process.stderr.write(`${m}\n`)))(`registry state began moments ago: waiting ${Math.ceil(wait / 1000)} s for live hosts to report their slices before placing`);
+    await new Promise((r) => setTimeout(r, wait));
+  }
   let resolution: Resolution | undefined;
   const outcome = await commitPlacement(
     registry,
