@@ -21,6 +21,7 @@ import { startRedisServer, type RedisServer } from '@decnet/registry';
 import { CLI, decnetctl, run, until, type RunResult } from './lib/cli.js';
 
 const D2_DIR = '/run/decnet-e2e';
+const D2_BRIDGE = 'dnmh0';
 const D2_SOCK = `unix://${D2_DIR}/d2.sock`;
 const D2_DATA = '/var/lib/decnet-e2e/d2';
 const D2_EXEC = `${D2_DIR}/d2-exec`;
@@ -105,7 +106,13 @@ async function startDockerd(): Promise<void> {
   mkdirSync(D2_DIR, { recursive: true });
   mkdirSync(D2_DATA, { recursive: true });
   const fd = openSync(D2_LOG, 'w');
-  const args = [`--host=${D2_SOCK}`, `--data-root=${D2_DATA}`, `--exec-root=${D2_EXEC}`, `--pidfile=${D2_PID}`, '--bridge=none', '--iptables=false', '--ip-masq=false', '--ip-forward=false'];
+  // its own default bridge: `--bridge=none` makes a second daemon delete the host's docker0
+  await run('ip', ['link', 'del', D2_BRIDGE]);
+  for (const args of [['link', 'add', D2_BRIDGE, 'type', 'bridge'], ['addr', 'add', '10.237.255.1/24', 'dev', D2_BRIDGE], ['link', 'set', D2_BRIDGE, 'up']]) {
+    const r = await run('ip', args);
+    if (r.code !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr}`);
+  }
+  const args = [`--host=${D2_SOCK}`, `--data-root=${D2_DATA}`, `--exec-root=${D2_EXEC}`, `--pidfile=${D2_PID}`, `--bridge=${D2_BRIDGE}`, '--iptables=false', '--ip-masq=false', '--ip-forward=false'];
   dockerd = spawn('dockerd', args, { stdio: ['ignore', fd, fd] });
   closeSync(fd);
   await until(async () => (await run('docker', ['info', '--format', '{{.ServerVersion}}'], { env: { DOCKER_HOST: D2_SOCK } })).code === 0, 60_000, 500);
@@ -126,6 +133,7 @@ async function stopDockerd(): Promise<void> {
   rmSync(D2_DATA, { recursive: true, force: true });
   rmSync(D2_DIR, { recursive: true, force: true });
   rmSync('/var/lib/decnet-e2e', { recursive: true, force: true });
+  await run('ip', ['link', 'del', D2_BRIDGE]);
 }
 
 async function ensureImages(): Promise<void> {
