@@ -14,7 +14,7 @@
  */
 import { canonicalHash, groupObserved, type GroupedState, type ObservedState } from '@decnet/api';
 import { execute, withHostLock, type Engine } from '@decnet/engine';
-import { RegistryError, RegistryUnavailable, StaleGeneration, type DesiredSlice, type ObservedDecky, type Registry, type RegistryWatcher } from '@decnet/registry';
+import { RegistryError, RegistryUnavailable, StaleGeneration, type DesiredSlice, type ObservedDecky, type Registry, type RegistryWatcher, RECOVERY_TTL_FACTOR } from '@decnet/registry';
 import type { ControllerExtension } from './controller.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { LockFn } from './reconciler.js';
@@ -172,6 +172,8 @@ export class RegistrySync implements ControllerExtension {
       } catch (err) {
         if (!(err instanceof RegistryError && err.code === 'HostNotRegistered')) throw err;
         this.log.warn('the registry forgot this host (restarted or host deleted): registering again');
+        // hold applies back while the other live hosts re-register and write their slices back
+        await registry.markRecovering(Date.now() + RECOVERY_TTL_FACTOR * this.ttl);
         await registry.registerHost({ id: hostId, ...host });
         await registry.heartbeat(hostId, this.ttl);
         // a fresh watcher: the old one ignores revisions below the last one it saw
@@ -299,6 +301,8 @@ export class RegistrySync implements ControllerExtension {
       this.log.info({ rev: snap.rev }, 'no desired slice for this host (deleted from the registry): local deckies are left as they are');
       return false;
     }
+    // the registry lost this host's slice (Redis restarted empty): hold applies back meanwhile
+    await registry.markRecovering(Date.now() + RECOVERY_TTL_FACTOR * this.ttl);
     let observed: ObservedState;
     try {
       observed = await engine.observe(hostId);

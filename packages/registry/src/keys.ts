@@ -13,8 +13,9 @@
  * decnet:{c}:index:ip         HASH  "<fleet>/<ip>" -> decky name (IPs are unique within a fleet's LAN)
  * decnet:{c}:epoch            STRING placement epoch: +1 on every desired-slice commit
  * decnet:{c}:rev              STRING change revision: +1 on every desired/observed/host change (polled)
- * decnet:{c}:meta             HASH  initializedAt: when this registry state began (first host registration
- *                                   since it was empty); apply lets live hosts report back before placing
+ * decnet:{c}:meta             HASH  recoveringUntil (epoch ms): a controller found the registry had forgotten
+ *                                   it (Redis restarted empty); apply waits until then so live hosts can
+ *                                   write their slices back before anything is placed
  * decnet:{c}:changes          pub/sub channel: a JSON ChangeMessage after every change
  */
 import { DecnetError } from '@decnet/api';

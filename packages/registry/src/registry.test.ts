@@ -42,8 +42,11 @@ describe('Registry on a real redis-server', () => {
     await sleep(5);
     const again = await r.registerHost({ id: 'h1', address: '10.0.0.9', capacity: 8 });
     expect(again.registeredAt).toBe(first.registeredAt);
-    // the registry state began with the first registration; later ones keep that time
-    expect((await r.readAll()).initializedAt).toBe(first.registeredAt);
+    // no recovery window on a new cluster; a marked one only grows
+    expect((await r.readAll()).recoveringUntil).toBeUndefined();
+    await r.markRecovering(2_000_000_000_000);
+    await r.markRecovering(1_000_000_000_000);
+    expect((await r.readAll()).recoveringUntil).toBe(2_000_000_000_000);
     expect((await r.listHosts()).map((h) => [h.id, h.status, h.address, h.capacity])).toEqual([['h1', 'NotReady', '10.0.0.9', 8]]);
     expect(await r.heartbeat('h1', 200)).toEqual({ cameBack: true });
     expect(await r.heartbeat('h1', 200)).toEqual({ cameBack: false });

@@ -152,6 +152,22 @@ export class Registry {
 
   /* ---------------------------- hosts ---------------------------- */
 
+  /**
+   * A controller found the registry had forgotten its host (Redis restarted empty): until
+   * `untilMs`, apply waits so that every live host can re-register and write its slice back
+   * (placing earlier would see their deckies as unplaced and place them twice). Only grows.
+   */
+  async markRecovering(untilMs: number): Promise<void> {
+    await this.run(() =>
+      this.client.eval(
+        "local cur = tonumber(redis.call('HGET', KEYS[1], 'recoveringUntil') or '0') if tonumber(ARGV[1]) > cur then redis.call('HSET', KEYS[1], 'recoveringUntil', ARGV[1]) end return 1",
+        1,
+        this.keys.meta,
+        String(Math.floor(untilMs)),
+      ),
+    );
+  }
+
   /** Register (or update) a host; registeredAt is kept from the first registration. */
   async registerHost(h: HostInput, now = new Date().toISOString()): Promise<HostRegistration> {
     validateHostId(h.id);
@@ -167,7 +183,7 @@ export class Registry {
     const { registeredAt, ...fields } = encodeHost(reg);
     const key = this.keys.host(h.id);
     return this.run(async () => {
-      const res = await this.client.multi().hsetnx(key, 'registeredAt', registeredAt!).hset(key, fields).sadd(this.keys.hosts, h.id).incr(this.keys.rev).hget(key, 'registeredAt').hsetnx(this.keys.meta, 'initializedAt', now).exec();
+      const res = await this.client.multi().hsetnx(key, 'registeredAt', registeredAt!).hset(key, fields).sadd(this.keys.hosts, h.id).incr(this.keys.rev).hget(key, 'registeredAt').exec();
       const rev = Number(res?.[3]?.[1] ?? 0);
       await this.publish('host', [h.id], rev);
       return { ...reg, registeredAt: str(res?.[4]?.[1] ?? now) };
@@ -301,7 +317,7 @@ export class Registry {
         const ids = (await this.client.sunion(k.hosts, k.sliced)).sort();
         const m = this.client.multi().get(k.epoch).get(k.rev).smembers(k.hosts).smembers(k.sliced);
         for (const id of ids) m.hgetall(k.host(id)).pttl(k.heartbeat(id)).hmget(k.desired(id), 'gen', 'doc').hmget(k.observed(id), 'gen', 'doc', 'at');
-        m.hget(k.meta, 'initializedAt');
+        m.hget(k.meta, 'recoveringUntil');
         const res = (await m.exec()) ?? [];
         const val = (i: number): unknown => {
           const [err, v] = res[i] ?? [];
@@ -313,8 +329,8 @@ export class Registry {
         const now = new Set([...registered, ...sliced]);
         if ((now.size !== ids.length || ids.some((id) => !now.has(id))) && attempt < 3) continue; // membership moved: read again
         const snap: ClusterSnapshot = { cluster: this.cluster, epoch: Number(val(0) ?? 0), rev: Number(val(1) ?? 0), hosts: [], desired: {}, observed: {} };
-        const initializedAt = val(4 + ids.length * 4);
-        if (typeof initializedAt === 'string') snap.initializedAt = initializedAt;
+        const recovering = Number(val(4 + ids.length * 4) ?? 0);
+        if (recovering > 0) snap.recoveringUntil = recovering;
         ids.forEach((id, j) => {
           const b = 4 + j * 4;
           const info = hostInfo(k.host(id), val(b) as Record<string, string>, Number(val(b + 1)));

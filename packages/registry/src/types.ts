@@ -106,8 +106,8 @@ export interface ClusterSnapshot {
   desired: Record<string, DesiredSlice>;
   /** host id -> observed slice */
   observed: Record<string, ObservedSlice>;
-  /** when this registry state began: the first host registration since it was empty (e.g. after a Redis restart without persistence) */
-  initializedAt?: string;
+  /** epoch ms until which hosts are re-registering after the registry forgot them (see Registry.markRecovering) */
+  recoveringUntil?: number;
 }
 
 export type ChangeKind = 'desired' | 'observed' | 'host';
