@@ -38,7 +38,7 @@ async function events(c: Dockerode.Container): Promise<AttackerEvent[]> {
   return stdoutLines(raw).map((l) => JSON.parse(l) as AttackerEvent);
 }
 
-async function poll<T>(fn: () => Promise<T | undefined>, what: string, ms = 15_000): Promise<T> {
+async function poll<T>(fn: () => Promise<T | undefined>, what: string, ms = 60_000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn();
