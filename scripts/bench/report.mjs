@@ -61,6 +61,11 @@ function convergeSection(sc) {
   const noopRecreated = sizes.reduce((a, r) => a + (r.compose.noopRecreated ?? 0), 0);
   const lab = sizes.filter((r) => r.floor.labSetupUntimed).map((r) => `N=${r.deckies}: ${s1(r.floor.labSetupUntimed.median)}`).join(', ');
   const failed = sizes.flatMap((r) => ['decnet', 'compose', 'floor'].flatMap((who) => (r[who].failures ?? []).map((f) => `- N=${r.deckies}, ${who}, rep ${f.rep} (load ${f.loadAvg1m}): ${f.error}`)));
+  const span = (k, o) => {
+    const rs = sizes.map((r) => r.ratios[k][o]).filter((v) => v !== null && v !== undefined);
+    return rs.length ? `${Math.min(...rs).toFixed(2)}-${Math.max(...rs).toFixed(2)}x` : 'n/a';
+  };
+  const summary = `In short (ratio ranges over N = ${sizes.map((r) => r.deckies).join(', ')}): converge decnet/compose ${span('converge', 'vsCompose')}, decnet/floor ${span('converge', 'vsFloor')}; no-op decnet/compose ${span('noop', 'vsCompose')}; additive decnet/compose ${span('add', 'vsCompose')}, decnet/floor ${span('add', 'vsFloor')}. Below 1 means decnet is faster.`;
   return `## 1-3. Converge, no-op re-apply, additive apply: decnet vs docker-compose vs engine floor
 
 N deckies x 3 services (ssh, http, ftp) = 4N containers on a lab fleet (\`${sc.data.fleet ?? 'benchc'}\`,
@@ -70,7 +75,7 @@ Parallelism: decnet \`--parallelism 8\` and 8 deckies in flight for the floor; c
 unbounded (\`COMPOSE_PARALLEL_LIMIT\` = number of services + 8), because compose 1.29
 deadlocks with any limit below the number of services that are ready at once: it holds a
 slot while a service waits for its container tasks, which need slots too
-(docker/compose#5864, #8226; a first attempt of this run with a limit of 8 hung at N=10).
+(docker/compose#5864, #8226; an earlier attempt with a limit of 8 hung at N=10).
 Compose also runs with \`COMPOSE_HTTP_TIMEOUT=600\`: with its default of 60 s, a first full
 run failed at N=100 (\`docker-compose up -d\` exited 1 with "Read timed out" for dozens of
 base containers while hundreds of its engine calls were in flight at a load average of ~60-80).
@@ -96,11 +101,13 @@ base containers while hundreds of its engine calls were in flight at a load aver
 - The lab plumbing and the service config files are made **before** timing for compose and
   the floor (lab setup took ${lab} there), but **inside** decnet's apply time.
 - Process start alone (\`decnetctl version\` / \`docker-compose version\`): decnet ${cell(cliStartupMs.decnet)},
-  compose ${cell(cliStartupMs.compose)}. Most of a no-op is this start-up.
+  compose ${cell(cliStartupMs.compose)}: a floor under every no-op of the two CLIs.
 - Survivors of the additive apply recreated by compose (container id changed): ${recreated}; by decnet and the floor: ${decnetRecreated}.
   Containers compose recreated on its no-op \`up -d\`: ${noopRecreated}.
 
-${sc.data.aborted ? `The scenario stopped early: ${sc.data.aborted}\n\n` : ''}${failed.length ? `Failed runs (not in the medians):\n\n${failed.join('\n')}\n\n` : ''}![converge time against N](benchmarks/converge.svg)
+${sc.data.aborted ? `The scenario stopped early: ${sc.data.aborted}\n\n` : ''}${failed.length ? `Failed runs (not in the medians):\n\n${failed.join('\n')}\n\n` : ''}${summary}
+
+![converge time against N](benchmarks/converge.svg)
 
 ${metric('converge', '**1. Converge from nothing** (containers created and started)')}
 
