@@ -2,6 +2,8 @@
  * The Engine port over dockerode. Honours DOCKER_HOST (docker-modem reads it); any
  * failure to reach Docker becomes EngineUnavailableError ("unknown"), never an empty view.
  */
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import Docker from 'dockerode';
 import { DecnetError, type ObservedContainer, type ObservedNetwork, type ObservedState } from '@decnet/api';
 import type { CreateContainerOp, CreateNetworkOp, Engine, EngineEvent, EventsOptions, LogLine, LogOptions } from './engine.js';
@@ -21,6 +23,21 @@ import { resolveStateDir } from './paths.js';
 
 /** Docker's refusal to start a container whose containerd task outlived a daemon crash. */
 const STALE_TASK = /task [0-9a-f]{64}: already exists/;
+
+/**
+ * A fresh connection for every non-streaming call (no keep-alive). On SIGTERM dockerd
+ * closes its listener but goes on serving kept-alive connections while it stops the
+ * containers: a start sent on one then races the shutdown and leaves a containerd task
+ * behind, and after the restart Docker refuses every start of that container ("task ...
+ * already exists"). With a new connection per call, writes fail as "engine unreachable"
+ * as soon as the shutdown begins. A caller's own agent (dockerOptions.agent) is kept.
+ */
+export function oneConnectionPerCall(d: Docker): Docker {
+  const m = d.modem as unknown as { agent?: unknown; protocol?: string };
+  if (m.agent === undefined && m.protocol === 'http') m.agent = new HttpAgent({ keepAlive: false });
+  if (m.agent === undefined && m.protocol === 'https') m.agent = new HttpsAgent({ keepAlive: false });
+  return d;
+}
 
 export interface DockerEngineOptions {
   /** a ready client (tests); default: one built from DOCKER_HOST */
@@ -48,7 +65,7 @@ export class DockerEngine implements Engine {
     if (this.opts.docker) return this.opts.docker;
     try {
       if (stream) return (this.streamClient ??= new Docker({ ...this.opts.dockerOptions }));
-      return (this.client ??= new Docker({ timeout: this.timeoutMs, ...this.opts.dockerOptions }));
+      return (this.client ??= oneConnectionPerCall(new Docker({ timeout: this.timeoutMs, ...this.opts.dockerOptions })));
     } catch (err) {
       throw new EngineUnavailableError(`cannot build a docker client: ${(err as Error).message}`, err);
     }
