@@ -172,8 +172,11 @@ export async function removeHostContainers(hostId, par = 8) {
 export async function cleanupHost(hostId, fleets) {
   await removeHostContainers(hostId);
   for (const fleet of fleets) {
-    await removeNetwork(`decnet-${fleet}`);
-    await removeLab(fleet);
+    try {
+      await removeNetwork(`decnet-${fleet}`);
+    } finally {
+      await removeLab(fleet); // also when the engine refuses to drop the network
+    }
   }
 }
 
