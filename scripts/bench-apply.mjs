@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { groupObserved } from '@decnet/api';
 import { DockerEngine, ensureLab, labNames, removeLab } from '@decnet/engine';
-import { CLI, VERSION, docker, emptyHostPlan, floorUp, median, prepareFiles, removeHostContainers, spread } from './bench/lib.mjs';
+import { CLI, VERSION, docker, emptyHostPlan, floorUp, load1, machineInfo, median, prepareFiles, removeHostContainers, spread } from './bench/lib.mjs';
 
 const { values } = parseArgs({
   options: { deckies: { type: 'string', default: '10' }, reps: { type: 'string', default: '3' }, parallelism: { type: 'string', default: '8' }, json: { type: 'string' } },
@@ -96,7 +96,8 @@ for (let r = 0; r < REPS; r++) {
 }
 const m = Object.fromEntries(Object.entries(res).map(([k, v]) => [k, median(v)]));
 const report = {
-  date: new Date().toISOString(),
+  ...(await machineInfo()),
+  loadAvg1: load1(),
   deckies: N,
   containers: N * 3,
   parallelism: PAR,

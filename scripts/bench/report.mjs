@@ -4,7 +4,7 @@
  * by scripts/bench/run.mjs). Run alone to regenerate: node scripts/bench/report.mjs
  * Every figure in the document comes from the JSON; the prose only explains the method.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { lineChart } from './svg.mjs';
 
@@ -252,8 +252,38 @@ export function convergeSvg(sc) {
   });
 }
 
+/** `npm run bench:apply` runs (benchmarks/apply-<N>.json): N deckies x 2 services, decnet vs the engine floor. */
+function applySection(root) {
+  const files = existsSync(join(root, 'benchmarks')) ? readdirSync(join(root, 'benchmarks')).filter((f) => /^apply-\d+\.json$/.test(f)) : [];
+  const runs = files.map((f) => JSON.parse(readFileSync(join(root, 'benchmarks', f), 'utf8'))).sort((a, b) => a.deckies - b.deckies);
+  if (runs.length === 0) return undefined;
+  const rows = runs.map((a) => {
+    const m = a.medianMs;
+    const s = a.spreadMs;
+    return `| ${a.deckies} (${a.containers} containers) | ${m.decnetApply} (${s.decnetApply}) | ${m.floorUp} (${s.floorUp}) | **${a.ratio.applyVsFloor}** | ${m.decnetNoop} (${s.decnetNoop}) | ${m.decnetDelete} (${s.decnetDelete}) | ${m.floorDown} (${s.floorDown}) | **${a.ratio.deleteVsFloor}** |`;
+  });
+  const info = (a) => (a.machine?.machine ? a.machine : a);
+  const lines = runs.map((a) => `- N=${a.deckies}: ${runLine(info(a))}; ${a.reps} repetitions, parallelism ${a.parallelism}; 1-minute load average ${a.loadAvg1 ?? info(a).machine.loadAvg[0]} at the end.`);
+  return `## Single-host apply (\`npm run bench:apply -- --deckies N\`)
+
+N deckies x 2 services (ssh, http) in lab mode. decnet: \`decnetctl apply\` from nothing (the
+CLI process, lab plumbing, network, every container, then waiting until all are Running),
+a no-op re-apply (0 engine writes, checked), \`decnetctl delete fleet\`. Engine floor: the
+same create bodies (decnet's own mappers) created and started directly through dockerode
+with the same parallelism (8), then force-removed. Median ms (min-max); ratio = decnet/floor.
+
+| N | decnet apply | floor create+start | ratio | no-op re-apply | decnet delete | floor remove | ratio |
+|---|---|---|---|---|---|---|---|
+${rows.join('\n')}
+
+${lines.join('\n')}
+`;
+}
+
 export function writeReport(latest, root) {
   const parts = [header(latest)];
+  const apply = applySection(root);
+  if (apply) parts.push(apply);
   for (const [name, fn] of Object.entries(SECTIONS)) {
     const sc = latest.scenarios[name];
     if (!sc) continue;
