@@ -61,7 +61,14 @@ async function syncOnce(c: EventCollector): Promise<void> {
   c.sync(observed.containers, observed.networks);
 }
 
-const curl = (path: string) => ctl(['lab', 'exec', F, '--', 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '10', `http://10.236.0.11${path}`]);
+const curlOnce = (path: string) => ctl(['lab', 'exec', F, '--', 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '10', `http://10.236.0.11${path}`]);
+/** One answered request: a container that runs may not listen yet (curl says 000 then), so retry until it answers. */
+async function curl(path: string) {
+  return until(async () => {
+    const r = await curlOnce(path);
+    return /^[1-5]\d\d$/.test(r.stdout) ? r : undefined;
+  }, 60_000, 500);
+}
 
 beforeAll(async () => {
   syslog = createSocket('udp4');
