@@ -28,7 +28,7 @@ import {
   type ObservedNetwork,
   type ResolvedFleet,
 } from '@decnet/api';
-import type { Engine, EngineEvent } from '@decnet/engine';
+import { pidAlive, type Engine, type EngineEvent } from '@decnet/engine';
 import type { ControllerExtension } from './controller.js';
 import { backoffDelay } from './backoff.js';
 import { CursorStore, CursorTracker, sinceParam, type LogCursor } from './cursor-store.js';
@@ -317,14 +317,6 @@ async function readPid(path: string): Promise<{ pid: number; hostId?: string } |
   }
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as { code?: string }).code === 'EPERM';
-  }
-}
 
 /**
  * Is a controller collecting events into `stateDir` for this host? Yes when its status
