@@ -65,8 +65,27 @@ export class PrivateDockerd {
     return livePid(join(this.execRoot, 'containerd/containerd.pid'), 'containerd');
   }
 
-  /** Starts the daemon (reusing its supervised containerd when still alive) and waits until it answers. */
+  /**
+   * Starts the daemon (reusing its supervised containerd when still alive) and waits until it
+   * answers. A daemon restarted right after a SIGKILL can time out starting containerd while the
+   * old one is still going away: then the leftovers are cleared and it is started once more.
+   */
   async start(timeoutMs = 60_000): Promise<void> {
+    try {
+      await this.startOnce(timeoutMs);
+    } catch (first) {
+      for (const pid of [this.pid(), this.containerdPid()]) if (pid !== undefined) killQuietly(pid);
+      await until(async () => this.pid() === undefined && this.containerdPid() === undefined, 15_000, 100).catch(() => undefined);
+      for (const f of [this.pidFile, join(this.execRoot, 'containerd/containerd.pid'), join(this.execRoot, 'containerd/containerd.sock'), join(this.execRoot, 'containerd/containerd.sock.ttrpc')]) rmSync(f, { force: true });
+      try {
+        await this.startOnce(timeoutMs);
+      } catch (second) {
+        throw new Error(`${(second as Error).message}\n(first attempt: ${(first as Error).message.split('\n')[0]})`);
+      }
+    }
+  }
+
+  private async startOnce(timeoutMs: number): Promise<void> {
     if (this.pid() !== undefined) throw new Error(`private dockerd already running (pid ${this.pid()})`);
     for (const d of [this.runDir, this.dataRoot, this.execRoot]) mkdirSync(d, { recursive: true });
     if ((await run('ip', ['link', 'show', this.bridge])).code !== 0) {
@@ -106,6 +125,9 @@ export class PrivateDockerd {
     process.kill(pid, 'SIGKILL');
     await until(async () => !alive(pid), 10_000, 50);
     rmSync(this.pidFile, { force: true }); // a crashed daemon leaves it; the next start refuses while it names a live pid
+    // its supervised containerd goes down with it (parent-death signal): wait for that, so a
+    // restart does not race the old containerd for its socket
+    await until(async () => this.containerdPid() === undefined, 15_000, 100).catch(() => undefined);
     return pid;
   }
 
@@ -206,5 +228,13 @@ function livePid(file: string, comm: string): number | undefined {
     return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm ? pid : undefined;
   } catch {
     return undefined;
+  }
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
   }
 }
