@@ -34,7 +34,13 @@ TARGET=$(dctl get deckies --fleet "$FLEET" -o json | node -e '
 set -- $TARGET
 echo; echo "== an attacker in the lab namespace touches $2 ($1: $3)"
 if [[ ",$3," == *",http,"* ]]; then
-  dctl lab exec "$FLEET" -- curl -s -o /dev/null -w 'HTTP %{http_code} from %{remote_ip}\n' -u admin:hunter2 "http://$1/" || true
+  # a container that runs may not listen yet: retry until the service answers
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    out=$(dctl lab exec "$FLEET" -- curl -s -o /dev/null -w 'HTTP %{http_code} from %{remote_ip}' -u admin:hunter2 "http://$1/" || true)
+    [[ "$out" == "HTTP 000"* || -z "$out" ]] || break
+    sleep 1
+  done
+  echo "$out"
 fi
 dctl lab exec "$FLEET" -- ping -c1 -W2 "$1" | grep -o 'ttl=[0-9]*' || true
 sleep 1
