@@ -4,13 +4,13 @@
  * keys logged and rejected, and the fake shell for pty shells and exec.
  */
 import { createHash } from 'node:crypto';
-import net, { type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import ssh2 from 'ssh2';
 import type { AuthContext, Connection, ServerChannel, Session } from 'ssh2';
 import { secretFields } from '@decnet/api';
 import type { ConnInfo, EmitFields, RunningService, ServiceContext, ServiceModule } from '../runtime/types.js';
-import { ConnectionTracker, connInfo, idleTimeout, safeSocket, stripV4Mapped } from '../runtime/limits.js';
-import { closeServer, listenTcp } from '../runtime/tcp.js';
+import { stripV4Mapped } from '../runtime/limits.js';
+import { startTcpService } from '../runtime/tcp.js';
 import { DEFAULT_SSH_VERSION, FakeShell, shellPersona, type ShellPersona } from './fake-shell.js';
 import { attachShell, motd, toCrlf } from './fake-shell-terminal.js';
 
@@ -149,7 +149,6 @@ export async function startSsh(ctx: ServiceContext, limits: SshLimits = SSH_LIMI
   const sshServer = new Server({ hostKeys: generateHostKeys(), ident: identOf(ctx.config['ssh_version']) });
   sshServer.on('error', (err: Error) => ctx.log('ssh server error', { err: err.message }));
   const pending = new Map<string, { info: ConnInfo; localIp: string }>();
-  const tracker = new ConnectionTracker(limits.maxConnections);
 
   sshServer.on('connection', (client: Connection, cinfo) => {
     const key = `${stripV4Mapped(cinfo.ip)}:${cinfo.port}`;
@@ -175,34 +174,17 @@ export async function startSsh(ctx: ServiceContext, limits: SshLimits = SSH_LIMI
     });
   });
 
-  const servers: net.Server[] = [];
-  const ports: number[] = [];
-  for (const p of ctx.ports.filter((x) => x.proto === 'tcp')) {
-    const server = net.createServer((socket: Socket) => {
-      safeSocket(socket, (err) => ctx.log('socket error', { err: err.message }));
-      if (!tracker.admit(socket)) return;
-      const info = connInfo(socket);
+  // our own listener (cap, idle timeout, connection events), sockets handed to ssh2
+  return startTcpService(
+    ctx,
+    (socket: Socket, info: ConnInfo) => {
       const key = `${info.src_ip}:${info.src_port}`;
       pending.set(key, { info, localIp: stripV4Mapped(socket.localAddress) });
-      ctx.emit({ event: 'connection', ...info });
-      socket.once('close', () => {
-        pending.delete(key);
-        ctx.emit({ event: 'disconnect', ...info });
-      });
-      idleTimeout(socket, limits.idleMs);
+      socket.once('close', () => pending.delete(key));
       sshServer.injectSocket(socket);
-    });
-    server.on('error', (err) => ctx.log('server error', { err: err.message }));
-    ports.push(await listenTcp(server, ctx.bindHost, p.port));
-    servers.push(server);
-  }
-  return {
-    ports,
-    async close() {
-      tracker.destroyAll();
-      await Promise.all(servers.map(closeServer));
     },
-  };
+    { maxConnections: limits.maxConnections, idleMs: limits.idleMs },
+  );
 }
 
 export const sshService: ServiceModule = { name: 'ssh', start: (ctx) => startSsh(ctx) };
