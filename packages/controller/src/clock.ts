@@ -81,32 +81,33 @@ export class FakeClock implements Clock {
   }
 
   advance(ms: number): void {
-    if (ms < 0) throw new RangeError('FakeClock cannot go back in time');
-    const target = this.current + ms;
-    for (;;) {
-      const next = this.earliest();
-      if (!next || next.due > target) break;
-      this.timers.delete(next.id);
-      this.current = Math.max(this.current, next.due);
-      next.fn();
-    }
+    const target = this.targetOf(ms);
+    while (this.fireNext(target));
     this.current = target;
   }
 
   /** Like advance, but lets promise callbacks run after each fired timer. */
   async advanceAsync(ms: number): Promise<void> {
-    if (ms < 0) throw new RangeError('FakeClock cannot go back in time');
-    const target = this.current + ms;
-    for (;;) {
-      await flushMicrotasks();
-      const next = this.earliest();
-      if (!next || next.due > target) break;
-      this.timers.delete(next.id);
-      this.current = Math.max(this.current, next.due);
-      next.fn();
-    }
+    const target = this.targetOf(ms);
+    do await flushMicrotasks();
+    while (this.fireNext(target));
     this.current = target;
     await flushMicrotasks();
+  }
+
+  private targetOf(ms: number): number {
+    if (ms < 0) throw new RangeError('FakeClock cannot go back in time');
+    return this.current + ms;
+  }
+
+  /** Fires the earliest timer due by `target`; false when there is none. */
+  private fireNext(target: number): boolean {
+    const next = this.earliest();
+    if (!next || next.due > target) return false;
+    this.timers.delete(next.id);
+    this.current = Math.max(this.current, next.due);
+    next.fn();
+    return true;
   }
 
   private earliest(): FakeTimer | undefined {
