@@ -7,7 +7,8 @@ import { durationMs, fail } from '../lib/errors.js';
 import { ensureImages } from '../lib/images.js';
 import { loadManifests } from '../lib/manifests.js';
 import { outputFlag, renderJson } from '../lib/output.js';
-import { failureReport, progressReporter, runPlan, waitReady } from '../lib/run-plan.js';
+import { progressReporter } from '../lib/progress.js';
+import { failureReport, runPlan, waitReady } from '../lib/run-plan.js';
 import { applyWithRegistry, registryFlags } from '../lib/registry-apply.js';
 
 export default class Apply extends Command {

@@ -1,14 +1,14 @@
 import { Args, Command, Flags } from '@oclif/core';
-import { formatPlan, formatSummary, resolveManifests } from '@decnet/api';
+import { formatPlan, formatSummary, groupObserved, resolveManifests } from '@decnet/api';
 import { withHostLock } from '@decnet/engine';
 import { InvalidSubmissionError, knownState, prepareDelete } from '../lib/apply.js';
 import { hostContext, hostFlags } from '../lib/context.js';
 import { fail } from '../lib/errors.js';
 import { loadManifests } from '../lib/manifests.js';
 import { outputFlag, renderJson } from '../lib/output.js';
-import { failureReport, progressReporter, runPlan } from '../lib/run-plan.js';
+import { progressReporter } from '../lib/progress.js';
+import { failureReport, runPlan } from '../lib/run-plan.js';
 import { DECNET_VERSION } from '../lib/version.js';
-import { groupObserved } from '@decnet/api';
 import { deleteHosts, registryFlags } from '../lib/registry-apply.js';
 
 export default class Delete extends Command {

@@ -2,12 +2,11 @@
  * Executing a prepared plan under the host lock, with a progress display, then
  * waiting for readiness. Shared by `apply` and `delete`.
  */
-import { canonicalHash, formatPlan, groupObserved, type Plan, type ResolvedDecky, type SecretBundle } from '@decnet/api';
+import { canonicalHash, groupObserved, type Plan, type ResolvedDecky, type SecretBundle } from '@decnet/api';
 import { execute, type Engine, type ExecutionSummary } from '@decnet/engine';
-import { progressReporter, type Progress } from './progress.js';
+import type { Progress } from './progress.js';
 import { isReady } from './view.js';
 
-export { progressReporter };
 
 export interface WaitResult {
   ready: string[];
@@ -51,4 +50,3 @@ export function failureReport(s: ExecutionSummary): string {
   return lines.join('\n');
 }
 
-export { formatPlan };
