@@ -110,11 +110,14 @@ const defs: ServiceDef[] = [
   },
   {
     name: 'smb',
-    ports: tcp(445, 139),
+    ports: [...tcp(445, 139), ...udp(137)],
     config: {
-      workgroup: str('workgroup / domain', 'WORKGROUP'),
+      workgroup: str('NetBIOS workgroup or domain name (default: WORKGROUP, or the first label of the domain on a domain member)'),
       server_name: str('NetBIOS name (default: the hostname)'),
-      os_version: str('OS string', 'Windows 10 Pro 19045'),
+      os_version: str('OS string, e.g. "Windows Server 2019 Standard 17763" (default: from the decky\'s nmapOS)'),
+      users: str('accepted logins, user:pass,... (empty: every login fails)'),
+      shares: str('shares besides IPC$, name:comment,... (default: a few per persona)'),
+      guest: { type: 'bool', default: false, description: 'accept guest/anonymous sessions' },
     },
     description: 'SMB file sharing',
   },
@@ -122,8 +125,8 @@ const defs: ServiceDef[] = [
     name: 'rdp',
     ports: tcp(3389),
     config: {
-      os_version: str('OS string', 'Windows 10 Pro'),
-      build: str('Windows build number', '19045'),
+      os_version: str('OS string (default: from the decky\'s nmapOS and build)'),
+      build: str('Windows build number (default: 19045 for windows, 17763 for windows_server)'),
       nla: { type: 'bool', default: true, description: 'require network level authentication' },
     },
     description: 'Remote Desktop',

@@ -4,6 +4,8 @@
  * sysctls are filled in. Labels carry exactly these shapes (minus secrets).
  */
 
+import type { Persona } from './persona.js';
+
 export const API_VERSION = 'decnet.io/v1alpha1' as const;
 
 export type NetworkMode = 'macvlan' | 'ipvlan';
@@ -182,4 +184,6 @@ export interface ServiceRuntimeConfig {
   ports: ServicePort[];
   /** persona config including secret values */
   config: Record<string, ConfigValue>;
+  /** the decky's persona (packages/api persona.ts), the same for every service of the decky */
+  persona?: Persona;
 }

@@ -157,6 +157,7 @@ describe('service runtime config', () => {
       hostname: spec.hostname,
       ports: [{ port: 80, proto: 'tcp' }],
       config: { server_header: 'nginx', password: 's3cret' },
+      persona: expect.objectContaining({ hostname: spec.hostname, os: spec.nmapOS, netbiosName: spec.hostname.split('.')[0]!.toUpperCase().slice(0, 15) }),
     });
   });
 });

@@ -5,6 +5,7 @@
  */
 import type Dockerode from 'dockerode';
 import {
+  resolvePersona,
   SERVICE_CONFIG_PATH,
   type ContainerState,
   type Labels,
@@ -233,6 +234,7 @@ export function serviceRuntimeConfig(op: CreateContainerOp, secrets: Record<stri
     hostname: op.spec.hostname,
     ports: c.service.ports.map((p) => ({ ...p })),
     config: { ...c.service.config, ...secrets },
+    persona: resolvePersona(op.spec),
   };
 }
 

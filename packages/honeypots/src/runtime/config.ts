@@ -3,7 +3,7 @@
  * container (SERVICE_CONFIG_PATH, overridable with DECNET_SERVICE_CONFIG).
  */
 import { readFileSync } from 'node:fs';
-import { DecnetError, SERVICE_CONFIG_PATH, type ServiceRuntimeConfig } from '@decnet/api';
+import { DecnetError, SERVICE_CONFIG_PATH, resolvePersona, type Persona, type ServiceRuntimeConfig } from '@decnet/api';
 
 export const CONFIG_ENV = 'DECNET_SERVICE_CONFIG';
 export const QUARANTINE_ENV = 'DECNET_QUARANTINE_DIR';
@@ -28,13 +28,18 @@ export function parseRuntimeConfig(raw: unknown, source = 'service config'): Ser
   }
   const config = raw['config'] ?? {};
   if (!isObj(config)) throw bad('"config" must be an object');
+  const hostname = typeof raw['hostname'] === 'string' && raw['hostname'] ? raw['hostname'] : (raw['decky'] as string);
+  const persona = raw['persona'];
+  if (persona !== undefined && (!isObj(persona) || typeof persona['netbiosName'] !== 'string' || typeof persona['hostname'] !== 'string')) throw bad('"persona" must be a persona object');
   return {
     decky: raw['decky'] as string,
     fleet: typeof raw['fleet'] === 'string' ? raw['fleet'] : '',
     service: raw['service'] as string,
-    hostname: typeof raw['hostname'] === 'string' && raw['hostname'] ? raw['hostname'] : (raw['decky'] as string),
+    hostname,
     ports: ports as ServiceRuntimeConfig['ports'],
     config: config as ServiceRuntimeConfig['config'],
+    // a file written by an older decnet has no persona: derive it from what the file says
+    persona: (persona as unknown as Persona | undefined) ?? resolvePersona({ hostname, nmapOS: 'linux', services: [{ name: raw['service'] as string, config: config as ServiceRuntimeConfig['config'] }] }),
   };
 }
 

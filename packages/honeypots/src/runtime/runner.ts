@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ServiceRuntimeConfig } from '@decnet/api';
+import { resolvePersona, type ServiceRuntimeConfig } from '@decnet/api';
 import { getService } from '../services/index.js';
 import { DEFAULT_QUARANTINE_DIR, QUARANTINE_ENV } from './config.js';
 import { createEmitter } from './emit.js';
@@ -61,6 +61,7 @@ export async function startFromConfig(cfg: ServiceRuntimeConfig, opts: RunnerOpt
     decky: cfg.decky,
     service: cfg.service,
     hostname: cfg.hostname,
+    persona: cfg.persona ?? resolvePersona({ hostname: cfg.hostname, nmapOS: 'linux', services: [{ name: cfg.service, config: cfg.config }] }),
     ports: cfg.ports,
     config: cfg.config,
     quarantineDir: quarantineDir(opts.env ?? process.env),

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AttackerEvent, ConfigValue, ServicePort } from '@decnet/api';
+import { resolvePersona, type AttackerEvent, type ConfigValue, type OsProfileName, type Persona, type ServicePort } from '@decnet/api';
 import { createEmitter } from './emit.js';
 import type { ServiceContext } from './types.js';
 
@@ -25,7 +25,7 @@ export function makeTestContext(
   service: string,
   config: Record<string, ConfigValue> = {},
   ports: ServicePort[] = [{ port: 0, proto: 'tcp' }],
-  opts: { decky?: string; hostname?: string } = {},
+  opts: { decky?: string; hostname?: string; nmapOS?: OsProfileName; persona?: Persona; otherServices?: { name: string; config: Record<string, ConfigValue> }[] } = {},
 ): TestContext {
   const events: AttackerEvent[] = [];
   const logs: TestContext['logs'] = [];
@@ -46,10 +46,13 @@ export function makeTestContext(
       }
     },
   });
+  const hostname = opts.hostname ?? 'SRV-TEST-42';
+  const persona = opts.persona ?? resolvePersona({ hostname, nmapOS: opts.nmapOS ?? 'linux', services: [{ name: service, config }, ...(opts.otherServices ?? [])] });
   const ctx: ServiceContext = {
     decky,
     service,
-    hostname: opts.hostname ?? 'SRV-TEST-42',
+    hostname,
+    persona,
     ports,
     config,
     quarantineDir,

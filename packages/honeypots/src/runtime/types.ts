@@ -4,7 +4,7 @@
  * and calls the service's `start`. Every attacker interaction goes through `emit`,
  * which writes one JSON line (AttackerEvent) to stdout.
  */
-import type { AttackerEvent, ConfigValue, ServicePort } from '@decnet/api';
+import type { AttackerEvent, ConfigValue, Persona, ServicePort } from '@decnet/api';
 
 export interface ConnInfo {
   src_ip: string;
@@ -21,6 +21,8 @@ export interface ServiceContext {
   hostname: string;
   /** ports to listen on (from the catalogue / spec) */
   ports: ServicePort[];
+  /** the decky's persona (names, domain, Windows build): one story for every service of the decky */
+  persona: Persona;
   /** persona config, coerced, including secret values (read from the mounted file) */
   config: Record<string, ConfigValue>;
   /** directory for captured uploads/mail (size-capped by the service), may be a tmpfs */

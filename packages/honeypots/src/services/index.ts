@@ -6,15 +6,15 @@
 import type { ServiceModule } from '../runtime/types.js';
 // --- imports: one line per service module (append below) ---
 
-import { sshService } from './ssh.js';
-import { telnetService } from './telnet.js';
-import { ftpService } from './ftp.js';
-import { httpService } from './http.js';
-import { smtpService } from './smtp.js';
-import { pop3Service } from './pop3.js';
-import { redisService } from './redis.js';
-import { mysqlService } from './mysql.js';
-import { genericService } from './generic.js';
+import { sshService } from './ssh/ssh.js';
+import { telnetService } from './telnet/telnet.js';
+import { ftpService } from './ftp/ftp.js';
+import { httpService } from './http/http.js';
+import { smtpService } from './smtp/smtp.js';
+import { pop3Service } from './pop3/pop3.js';
+import { redisService } from './redis/redis.js';
+import { mysqlService } from './mysql/mysql.js';
+import { genericService } from './generic/generic.js';
 // --- end imports ---
 
 export const registry: Record<string, ServiceModule> = {

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeTestContext, type TestContext } from '../runtime/test-context.js';
-import type { RunningService } from '../runtime/types.js';
-import { hasBinary, RawClient, run } from './generic-test-util.js';
+import { makeTestContext, type TestContext } from '../../runtime/test-context.js';
+import type { RunningService } from '../../runtime/types.js';
+import { hasBinary, RawClient, run } from '../../runtime/test-util.js';
 import { Pop3Session } from './pop3-session.js';
 import { pop3Service } from './pop3.js';
 

@@ -18,8 +18,8 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { secretFields } from '@decnet/api';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
-import { stripV4Mapped } from '../runtime/limits.js';
-import type { ConnInfo, RunningService, ServiceContext, ServiceModule } from '../runtime/types.js';
+import { stripV4Mapped } from '../../runtime/limits.js';
+import type { ConnInfo, RunningService, ServiceContext, ServiceModule } from '../../runtime/types.js';
 
 export const SMTP_LIMITS = {
   maxMessageBytes: 1024 * 1024,

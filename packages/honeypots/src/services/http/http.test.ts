@@ -1,8 +1,8 @@
 import type { ConfigValue } from '@decnet/api';
 import { afterEach, describe, expect, it } from 'vitest';
-import { makeTestContext, type TestContext } from '../runtime/test-context.js';
-import type { RunningService } from '../runtime/types.js';
-import { hasBinary, RawClient, run } from './generic-test-util.js';
+import { makeTestContext, type TestContext } from '../../runtime/test-context.js';
+import type { RunningService } from '../../runtime/types.js';
+import { hasBinary, RawClient, run } from '../../runtime/test-util.js';
 import { parseExtraHeaders, readHttpPersona } from './http-config.js';
 import { httpService, parseBasicAuth } from './http.js';
 

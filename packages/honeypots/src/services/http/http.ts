@@ -9,9 +9,9 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { secretFields } from '@decnet/api';
-import { ConnectionTracker, connInfo, safeSocket } from '../runtime/limits.js';
-import { closeServer, listenTcp } from '../runtime/tcp.js';
-import type { ConnInfo, RunningService, ServiceContext, ServiceModule } from '../runtime/types.js';
+import { ConnectionTracker, connInfo, safeSocket } from '../../runtime/limits.js';
+import { closeServer, listenTcp } from '../../runtime/tcp.js';
+import type { ConnInfo, RunningService, ServiceContext, ServiceModule } from '../../runtime/types.js';
 import { FAKE_APP_HANDLERS, type AppResponse } from './http-apps.js';
 import { readHttpPersona, type HttpPersona } from './http-config.js';
 import { defaultPage, notFoundPage, statusPage } from './http-pages.js';

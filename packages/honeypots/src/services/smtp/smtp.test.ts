@@ -3,9 +3,9 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeTestContext, type TestContext } from '../runtime/test-context.js';
-import type { RunningService } from '../runtime/types.js';
-import { hasBinary, RawClient, run } from './generic-test-util.js';
+import { makeTestContext, type TestContext } from '../../runtime/test-context.js';
+import type { RunningService } from '../../runtime/types.js';
+import { hasBinary, RawClient, run } from '../../runtime/test-util.js';
 import { smtpGreeting, smtpService } from './smtp.js';
 
 let t: TestContext;

@@ -3,8 +3,8 @@ import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import ssh2 from 'ssh2';
 import type { ClientChannel } from 'ssh2';
-import { makeTestContext, type TestContext } from '../runtime/test-context.js';
-import type { RunningService } from '../runtime/types.js';
+import { makeTestContext, type TestContext } from '../../runtime/test-context.js';
+import type { RunningService } from '../../runtime/types.js';
 import { identOf, keyFingerprint, startSsh, SSH_LIMITS } from './ssh.js';
 
 const { Client, utils } = ssh2;

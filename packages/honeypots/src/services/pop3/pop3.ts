@@ -3,9 +3,9 @@
  * default "Dovecot ready.". All logins are captured and refused (pop3-session.ts).
  * Lines are bounded (1 KiB; longer -> error and close), idle timeout 60 s.
  */
-import { createLineReader, safeWrite } from '../runtime/limits.js';
-import { startTcpService } from '../runtime/tcp.js';
-import type { RunningService, ServiceContext, ServiceModule } from '../runtime/types.js';
+import { createLineReader, safeWrite } from '../../runtime/limits.js';
+import { startTcpService } from '../../runtime/tcp.js';
+import type { RunningService, ServiceContext, ServiceModule } from '../../runtime/types.js';
 import { Pop3Session } from './pop3-session.js';
 
 export const POP3_MAX_LINE = 1024;

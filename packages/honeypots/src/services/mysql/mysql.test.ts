@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeTestContext, type TestContext } from '../runtime/test-context.js';
-import type { RunningService } from '../runtime/types.js';
-import { hasBinary, RawClient, run } from './generic-test-util.js';
+import { makeTestContext, type TestContext } from '../../runtime/test-context.js';
+import type { RunningService } from '../../runtime/types.js';
+import { hasBinary, RawClient, run } from '../../runtime/test-util.js';
 import { buildHandshake, CLIENT, framePacket, PacketReader, ParseError, parseHandshakeResponse } from './mysql-protocol.js';
 import { mysqlService } from './mysql.js';
 

@@ -10,9 +10,9 @@
  * protocols (vnc, imap, ...) shaped by their version key, else nothing.
  */
 import dgram from 'node:dgram';
-import { safeWrite } from '../runtime/limits.js';
-import { startTcpService } from '../runtime/tcp.js';
-import type { RunningService, ServiceContext, ServiceModule } from '../runtime/types.js';
+import { safeWrite } from '../../runtime/limits.js';
+import { startTcpService } from '../../runtime/tcp.js';
+import type { RunningService, ServiceContext, ServiceModule } from '../../runtime/types.js';
 
 export const GENERIC_LIMITS = {
   maxBytesPerConn: 64 * 1024,

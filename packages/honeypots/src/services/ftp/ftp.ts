@@ -8,9 +8,9 @@
 import type { Socket } from 'node:net';
 import { posix } from 'node:path';
 import { secretFields } from '@decnet/api';
-import type { ConnInfo, EmitFields, RunningService, ServiceContext, ServiceModule } from '../runtime/types.js';
-import { createLineReader, safeWrite, stripV4Mapped } from '../runtime/limits.js';
-import { startTcpService } from '../runtime/tcp.js';
+import type { ConnInfo, EmitFields, RunningService, ServiceContext, ServiceModule } from '../../runtime/types.js';
+import { createLineReader, safeWrite, stripV4Mapped } from '../../runtime/limits.js';
+import { startTcpService } from '../../runtime/tcp.js';
 import { MAX_FTP_LINE, epsvReply, ftpListing, ftpResolve, ftpTree, listPathArg, parseFtpCommand, pasvReply, type FtpNode } from './ftp-commands.js';
 import { PassiveChannel, captureUpload, sendData, type QuarantineBudget } from './ftp-data.js';
 

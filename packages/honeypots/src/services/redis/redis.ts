@@ -5,9 +5,9 @@
  * event with its argv (truncated); AUTH becomes an `auth_attempt` and fails.
  */
 import { secretFields } from '@decnet/api';
-import { startTcpService } from '../runtime/tcp.js';
-import { safeWrite } from '../runtime/limits.js';
-import type { RunningService, ServiceContext, ServiceModule } from '../runtime/types.js';
+import { startTcpService } from '../../runtime/tcp.js';
+import { safeWrite } from '../../runtime/limits.js';
+import type { RunningService, ServiceContext, ServiceModule } from '../../runtime/types.js';
 import { execute, RedisState, type Session } from './redis-commands.js';
 import { encode, error, RespReader } from './resp.js';
 

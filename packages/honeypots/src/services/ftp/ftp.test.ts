@@ -4,9 +4,9 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { makeTestContext, type TestContext } from '../runtime/test-context.js';
-import { rawConnect, type RawClient } from '../runtime/test-client.js';
-import type { RunningService } from '../runtime/types.js';
+import { makeTestContext, type TestContext } from '../../runtime/test-context.js';
+import { rawConnect, type RawClient } from '../../runtime/test-client.js';
+import type { RunningService } from '../../runtime/types.js';
 import { FTP_LIMITS, bannerLine, startFtp } from './ftp.js';
 import { MAX_FTP_LINE, ftpListing, ftpResolve, ftpTree, parseFtpCommand, pasvReply } from './ftp-commands.js';
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { makeTestContext, type TestContext } from '../runtime/test-context.js';
-import { rawConnect } from '../runtime/test-client.js';
-import type { RunningService } from '../runtime/types.js';
+import { makeTestContext, type TestContext } from '../../runtime/test-context.js';
+import { rawConnect } from '../../runtime/test-client.js';
+import type { RunningService } from '../../runtime/types.js';
 import { startTelnet } from './telnet.js';
 import { DO, DONT, IAC, OPT_ECHO, OPT_SGA, SB, SE, WILL, WONT, createTelnetParser } from './telnet-iac.js';
 

@@ -4,7 +4,7 @@
  * AUTH PLAIN/LOGIN are captured and refused like a Dovecot with a bad password.
  */
 import { secretFields } from '@decnet/api';
-import type { EmitFields } from '../runtime/types.js';
+import type { EmitFields } from '../../runtime/types.js';
 
 export interface Pop3Output {
   replies: string[];

@@ -8,11 +8,11 @@ import type { Socket } from 'node:net';
 import ssh2 from 'ssh2';
 import type { AuthContext, Connection, ServerChannel, Session } from 'ssh2';
 import { secretFields } from '@decnet/api';
-import type { ConnInfo, EmitFields, RunningService, ServiceContext, ServiceModule } from '../runtime/types.js';
-import { stripV4Mapped } from '../runtime/limits.js';
-import { startTcpService } from '../runtime/tcp.js';
-import { DEFAULT_SSH_VERSION, FakeShell, shellPersona, type ShellPersona } from './fake-shell.js';
-import { attachShell, motd, toCrlf } from './fake-shell-terminal.js';
+import type { ConnInfo, EmitFields, RunningService, ServiceContext, ServiceModule } from '../../runtime/types.js';
+import { stripV4Mapped } from '../../runtime/limits.js';
+import { startTcpService } from '../../runtime/tcp.js';
+import { DEFAULT_SSH_VERSION, FakeShell, shellPersona, type ShellPersona } from '../../shell/fake-shell.js';
+import { attachShell, motd, toCrlf } from '../../shell/fake-shell-terminal.js';
 
 const { Server, utils } = ssh2;
 

@@ -8,8 +8,8 @@ import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import net, { type Socket } from 'node:net';
 import { join } from 'node:path';
-import { safeSocket, stripV4Mapped } from '../runtime/limits.js';
-import { listenTcp } from '../runtime/tcp.js';
+import { safeSocket, stripV4Mapped } from '../../runtime/limits.js';
+import { listenTcp } from '../../runtime/tcp.js';
 
 export class PassiveChannel {
   private conn: Socket | undefined;

@@ -11,9 +11,9 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { secretFields } from '@decnet/api';
-import { safeWrite } from '../runtime/limits.js';
-import { startTcpService } from '../runtime/tcp.js';
-import type { RunningService, ServiceContext, ServiceModule } from '../runtime/types.js';
+import { safeWrite } from '../../runtime/limits.js';
+import { startTcpService } from '../../runtime/tcp.js';
+import type { RunningService, ServiceContext, ServiceModule } from '../../runtime/types.js';
 import {
   buildAuthSwitch,
   buildErr,

@@ -5,11 +5,11 @@
  */
 import type { Socket } from 'node:net';
 import { secretFields } from '@decnet/api';
-import type { ConnInfo, EmitFields, RunningService, ServiceContext, ServiceModule } from '../runtime/types.js';
-import { safeWrite } from '../runtime/limits.js';
-import { startTcpService } from '../runtime/tcp.js';
-import { FakeShell, shellPersona, type ShellPersona } from './fake-shell.js';
-import { LineEditor, motd, toCrlf } from './fake-shell-terminal.js';
+import type { ConnInfo, EmitFields, RunningService, ServiceContext, ServiceModule } from '../../runtime/types.js';
+import { safeWrite } from '../../runtime/limits.js';
+import { startTcpService } from '../../runtime/tcp.js';
+import { FakeShell, shellPersona, type ShellPersona } from '../../shell/fake-shell.js';
+import { LineEditor, motd, toCrlf } from '../../shell/fake-shell-terminal.js';
 import { SERVER_OFFER, createTelnetParser } from './telnet-iac.js';
 
 export const TELNET_MAX_FAILURES = 3;

@@ -7,13 +7,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { makeTestContext } from '../runtime/test-context.js';
 import type { ServiceModule } from '../runtime/types.js';
-import { RawClient } from './generic-test-util.js';
-import { genericService } from './generic.js';
-import { httpService } from './http.js';
-import { mysqlService } from './mysql.js';
-import { pop3Service } from './pop3.js';
-import { redisService } from './redis.js';
-import { smtpService } from './smtp.js';
+import { RawClient } from '../runtime/test-util.js';
+import { genericService } from './generic/generic.js';
+import { httpService } from './http/http.js';
+import { mysqlService } from './mysql/mysql.js';
+import { pop3Service } from './pop3/pop3.js';
+import { redisService } from './redis/redis.js';
+import { smtpService } from './smtp/smtp.js';
 
 const SERVICES: [string, ServiceModule, RegExp | null][] = [
   ['http', httpService, null],

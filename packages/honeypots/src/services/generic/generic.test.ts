@@ -1,9 +1,9 @@
 import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConfigValue, ServicePort } from '@decnet/api';
-import { makeTestContext, type TestContext } from '../runtime/test-context.js';
-import type { RunningService } from '../runtime/types.js';
-import { RawClient } from './generic-test-util.js';
+import { makeTestContext, type TestContext } from '../../runtime/test-context.js';
+import type { RunningService } from '../../runtime/types.js';
+import { RawClient } from '../../runtime/test-util.js';
 import { GENERIC_LIMITS, genericService, greetingFor } from './generic.js';
 
 let t: TestContext | undefined;

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeTestContext, type TestContext } from '../runtime/test-context.js';
-import type { RunningService } from '../runtime/types.js';
-import { hasBinary, RawClient, run } from './generic-test-util.js';
+import { makeTestContext, type TestContext } from '../../runtime/test-context.js';
+import type { RunningService } from '../../runtime/types.js';
+import { hasBinary, RawClient, run } from '../../runtime/test-util.js';
 import { globMatch } from './redis-commands.js';
 import { redisService } from './redis.js';
 
