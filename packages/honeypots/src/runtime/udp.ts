@@ -1,0 +1,112 @@
+/**
+ * UDP listener plumbing for services (NetBIOS name service, LLMNR, mDNS, SNMP,
+ * SIP, TFTP, DNS): one dgram socket per udp port of the context, bounded
+ * datagrams, and a per-source reply budget so a decky can never be used as a
+ * reflection amplifier: replies to one source stop after `repliesPerSecond`
+ * within a second and are never more than `maxReplyBytes`.
+ */
+import dgram from 'node:dgram';
+import type { ConnInfo, RunningService, ServiceContext } from './types.js';
+import { stripV4Mapped } from './limits.js';
+
+export interface UdpServiceOptions {
+  /** datagrams longer than this are dropped unread; default 4096 */
+  maxDatagram?: number;
+  /** replies one source may get per second; default 20 */
+  repliesPerSecond?: number;
+  /** a reply larger than this is not sent; default 1472 (one Ethernet frame) */
+  maxReplyBytes?: number;
+  /** distinct sources tracked for the reply budget before the table is reset; default 4096 */
+  maxSources?: number;
+  /** a clock, for tests */
+  now?: () => number;
+}
+
+export type UdpReply = (data: Buffer) => void;
+export type UdpHandler = (msg: Buffer, info: ConnInfo, reply: UdpReply) => void;
+
+/** Per-source budget of replies in a one-second window. Pure state, no sockets. */
+export class ReplyBudget {
+  private readonly seen = new Map<string, { windowStart: number; count: number }>();
+  constructor(
+    private readonly perSecond: number,
+    private readonly maxSources: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+  take(source: string): boolean {
+    const t = this.now();
+    let e = this.seen.get(source);
+    if (!e || t - e.windowStart >= 1000) {
+      if (!e && this.seen.size >= this.maxSources) this.seen.clear();
+      e = { windowStart: t, count: 0 };
+      this.seen.set(source, e);
+    }
+    if (e.count >= this.perSecond) return false;
+    e.count += 1;
+    return true;
+  }
+}
+
+function bindUdp(sock: dgram.Socket, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    sock.once('error', onError);
+    sock.bind(port, host, () => {
+      sock.off('error', onError);
+      resolve(sock.address().port);
+    });
+  });
+}
+
+export async function startUdpService(ctx: ServiceContext, onMessage: UdpHandler, opts: UdpServiceOptions = {}): Promise<RunningService> {
+  const maxDatagram = opts.maxDatagram ?? 4096;
+  const maxReply = opts.maxReplyBytes ?? 1472;
+  const budget = new ReplyBudget(opts.repliesPerSecond ?? 20, opts.maxSources ?? 4096, opts.now);
+  const sockets: dgram.Socket[] = [];
+  const ports: number[] = [];
+  for (const p of ctx.ports.filter((x) => x.proto === 'udp')) {
+    const sock = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+    sock.on('error', (err) => ctx.log('udp socket error', { err: err.message }));
+    sock.on('message', (msg, rinfo) => {
+      if (msg.length > maxDatagram) return;
+      const info: ConnInfo = { src_ip: stripV4Mapped(rinfo.address), src_port: rinfo.port, dst_port: p.port || sock.address().port };
+      const reply: UdpReply = (data) => {
+        if (data.length > maxReply || !budget.take(info.src_ip)) return;
+        try {
+          sock.send(data, rinfo.port, rinfo.address);
+        } catch {
+          /* socket closed */
+        }
+      };
+      try {
+        onMessage(msg, info, reply);
+      } catch (err) {
+        ctx.log('udp handler threw', { err: String(err) });
+      }
+    });
+    ports.push(await bindUdp(sock, ctx.bindHost, p.port));
+    sockets.push(sock);
+  }
+  return {
+    ports,
+    async close() {
+      await Promise.all(sockets.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    },
+  };
+}
+
+/**
+ * One RunningService made of several (a service with tcp and udp ports): ports in the
+ * order of ctx.ports, closing closes all.
+ */
+export function combineRunning(ctx: ServiceContext, parts: { tcp?: RunningService; udp?: RunningService }): RunningService {
+  const tcp = [...(parts.tcp?.ports ?? [])];
+  const udp = [...(parts.udp?.ports ?? [])];
+  const ports = ctx.ports.map((p) => (p.proto === 'tcp' ? tcp.shift() : udp.shift()) ?? p.port);
+  return {
+    ports,
+    async close() {
+      await Promise.all([parts.tcp?.close(), parts.udp?.close()]);
+    },
+  };
+}
