@@ -14,12 +14,13 @@ export const EVENT_TYPES = [
   'download_attempt',
   'upload_attempt',
   'mail',
+  'name_query',
   'service_start',
   'decky_mutated',
   'error',
 ] as const;
 
-export const SECRET_KINDS = ['plaintext', 'http_basic', 'http_form', 'mysql_native', 'ssh_key', 'none'] as const;
+export const SECRET_KINDS = ['plaintext', 'http_basic', 'http_form', 'mysql_native', 'netntlmv2', 'netntlmv1', 'ssh_key', 'none'] as const;
 
 export const attackerEventSchema = z
   .object({
