@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { containers, decnetctl, docker, until } from './lib/cli.js';
+import { BASE_IMAGE, IMAGE_BASE } from './lib/apply-fixtures.js';
 import { ControllerProcess } from './lib/controller-process.js';
 
 const HOST = 'e2e-controller';
@@ -16,8 +17,8 @@ const PORT = 19000 + Math.floor(Math.random() * 900);
 const env = {
   DECNET_HOST_ID: HOST,
   DECNET_STATE_DIR: state,
-  DECNET_BASE_IMAGE: 'decnet/runtime-base:0.1.0',
-  DECNET_IMAGE_BASE: 'decnet/runtime-base:0.1.0',
+  DECNET_BASE_IMAGE: BASE_IMAGE,
+  DECNET_IMAGE_BASE: IMAGE_BASE,
 };
 const DECKIES = ['e2c-a', 'e2c-b', 'e2c-c', 'e2c-d', 'e2c-e'];
 const manifest = [

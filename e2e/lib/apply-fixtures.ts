@@ -4,7 +4,7 @@
  * containers and a cleanup that also works when decnetctl itself is broken.
  */
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
@@ -13,8 +13,9 @@ import { containers, decnetctl, docker, linkExists, netnsExists, writeManifests,
 
 const pexec = promisify(execFile);
 
-/** Local images only (scripts/test.sh exports both; these are the same defaults). */
-export const BASE_IMAGE = process.env.DECNET_BASE_IMAGE ?? 'decnet/runtime-base:0.1.0';
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+/** Local images only: what scripts/test.sh builds and exports (the same defaults as its build script). */
+export const BASE_IMAGE = process.env.DECNET_BASE_IMAGE ?? `decnet/runtime-base:${VERSION}`;
 export const IMAGE_BASE = process.env.DECNET_IMAGE_BASE ?? BASE_IMAGE;
 
 export const API_VERSION = 'decnet.io/v1alpha1';

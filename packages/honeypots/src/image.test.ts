@@ -4,6 +4,7 @@
  * config mounted read-only), log in over ssh and read the events back from
  * `docker logs`. Also measures the idle memory of the container.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +17,17 @@ import { buildHoneypotImage, honeypotImageTag } from './image.js';
 // @ts-expect-error plain JS build script without type declarations
 import { bundle } from '../scripts/bundle.mjs';
 
-const BASE = 'decnet/runtime-base:test';
+/**
+ * The runtime base the test command builds ($DECNET_BASE_IMAGE), else the same build
+ * script's default tag (built offline when missing): never a tag left by earlier work.
+ */
+function runtimeBase(): string {
+  const script = new URL('../../../scripts/build-runtime-base.sh', import.meta.url).pathname;
+  const want = process.env['DECNET_BASE_IMAGE'];
+  const out = execFileSync('bash', [script, ...(want ? [want] : [])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  return out.trim().split('\n').pop() ?? '';
+}
+let BASE = '';
 const PREFIX = 'decnet-hpimg-test';
 const docker = new Dockerode({ socketPath: '/var/run/docker.sock' });
 const suffix = randomBytes(4).toString('hex');
@@ -60,10 +71,11 @@ describe('honeypot image', () => {
   let bundlePath: string;
   const containers: Dockerode.Container[] = [];
   beforeAll(async () => {
+    BASE = runtimeBase();
     dir = mkdtempSync(join(tmpdir(), `${PREFIX}-`));
     chmodSync(dir, 0o755);
     bundlePath = await bundle(join(dir, 'honeypot.mjs'));
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => {
     for (const c of containers) await c.remove({ force: true }).catch(() => undefined);
     await docker.getImage(tag).remove({ force: true }).catch(() => undefined);
