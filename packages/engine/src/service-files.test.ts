@@ -42,6 +42,7 @@ describe('prepareServiceFiles', () => {
       hostname: spec.hostname,
       ports: svc.ports,
       config: { smtp_banner: 'ESMTP', relay_password: 'hunter2' },
+      persona: expect.objectContaining({ hostname: spec.hostname, os: spec.nmapOS }),
     });
     expect((await stat(path)).mode & 0o777).toBe(0o644);
     expect((await stat(join(dir, 'config/lab'))).mode & 0o777).toBe(0o700);

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attackerEventSchema, type AttackerEvent } from '@decnet/api';
+import { attackerEventSchema, serviceDef, type AttackerEvent } from '@decnet/api';
 import { rawConnect } from './test-client.js';
 import { parseRuntimeConfig } from './config.js';
 import { startFromConfig } from './runner.js';
@@ -14,8 +14,12 @@ import { bundle } from '../../scripts/bundle.mjs';
 describe('parseRuntimeConfig', () => {
   const good = { decky: 'd', fleet: 'f', service: 'ftp', hostname: 'h', ports: [{ port: 21, proto: 'tcp' }], config: { banner: 'x' } };
   it('accepts the file decnet writes', () => {
-    expect(parseRuntimeConfig(good)).toEqual(good);
+    const persona = { hostname: 'h', netbiosName: 'H', netbiosDomain: 'CORP', dnsDomain: 'corp.local', fqdn: 'h.corp.local', joined: true, domainController: false, baseDn: 'DC=corp,DC=local', os: 'windows' };
+    expect(parseRuntimeConfig({ ...good, persona })).toEqual({ ...good, persona });
+    // a file without a persona (an older decnet wrote it): derived from what the file says
+    expect(parseRuntimeConfig(good)).toEqual({ ...good, persona: expect.objectContaining({ hostname: 'h', netbiosName: 'H', os: 'linux' }) });
     expect(parseRuntimeConfig({ ...good, hostname: undefined, config: undefined }).hostname).toBe('d');
+    expect(() => parseRuntimeConfig({ ...good, persona: { hostname: 1 } })).toThrow(/persona/);
   });
   it('rejects malformed files with a typed error', () => {
     for (const bad of [null, [], { ...good, decky: '' }, { ...good, ports: [] }, { ...good, ports: [{ port: 70000, proto: 'tcp' }] }, { ...good, ports: [{ port: 1, proto: 'sctp' }] }, { ...good, config: [] }]) {
@@ -112,12 +116,15 @@ describe('bundled entrypoint (dist/honeypot.mjs)', () => {
 
   it('every registered service (and an unknown name, via the fallback) starts from the bundle', async () => {
     for (const service of [...Object.keys(registry), 'not-in-catalogue']) {
-      const p = run({ decky: 'bx', fleet: 'lab', service, hostname: 'BOX-2', ports: [{ port: 0, proto: 'tcp' }], config: {} });
+      // the catalogue's ports (tcp and udp) on ephemeral port numbers
+      const ports = (serviceDef(service)?.ports ?? [{ port: 0, proto: 'tcp' as const }]).map((p) => ({ port: 0, proto: p.proto }));
+      const p = run({ decky: 'bx', fleet: 'lab', service, hostname: 'BOX-2', ports, config: {} });
       const start = await Promise.race([p.until((e) => e.event === 'service_start'), p.exited.then((code) => ({ exited: code, stderr: p.stderr() }))]);
       expect(start, service).toMatchObject({ event: 'service_start', service });
-      const port = ((start as AttackerEvent)['ports'] as number[])[0]!;
-      const c = await rawConnect(port);
-      c.close();
+      const bound = (start as AttackerEvent)['ports'] as number[];
+      expect(bound, service).toHaveLength(ports.length);
+      const tcpAt = ports.findIndex((x) => x.proto === 'tcp');
+      if (tcpAt >= 0) (await rawConnect(bound[tcpAt]!)).close();
       p.child.kill('SIGTERM');
       expect(await p.exited, `${service}: ${p.stderr()}`).toBe(0);
     }
