@@ -3,16 +3,15 @@
  * and heals what we break with the docker CLI; `decnetctl wait` sees the decky Ready again.
  * Names: fleet e2c-heal, deckies e2c-*, subnet 10.235.1.0/24, host id e2e-controller.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { containers, decnetctl, docker, until } from './lib/cli.js';
+import { containers, decnetctl, docker, tempDir, until } from './lib/cli.js';
 import { BASE_IMAGE, IMAGE_BASE } from './lib/apply-fixtures.js';
 import { ControllerProcess } from './lib/controller-process.js';
 
 const HOST = 'e2e-controller';
-const state = mkdtempSync(join(tmpdir(), 'decnet-e2c-'));
+const state = tempDir('e2c');
 const PORT = 19000 + Math.floor(Math.random() * 900);
 const env = {
   DECNET_HOST_ID: HOST,
@@ -56,7 +55,7 @@ const foreignName = 'e2c-foreign';
 const otherHostName = 'e2c-otherhost';
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'decnet-e2c-m-'));
+  const dir = tempDir('e2c-m');
   writeFileSync(join(dir, 'fleet.yaml'), manifest);
   const r = await decnetctl(['apply', '-f', join(dir, 'fleet.yaml'), '--timeout', '2m'], { env });
   expect(r.code, r.stderr).toBe(0);

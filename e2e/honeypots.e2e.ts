@@ -9,14 +9,14 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, ROOT, containers, decnetctl, docker, run, until, writeManifests, type RunResult } from './lib/cli.js';
+import { CLI, ROOT, containers, decnetctl, docker, run, tempDir, until, writeManifests, type RunResult } from './lib/cli.js';
 
 const FLEET = 'e2hp';
 const GATEWAY = '10.230.0.1';
 const IP = { shell: '10.230.0.10', www: '10.230.0.11', mail: '10.230.0.12', db: '10.230.0.13' } as const;
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const IMAGE = process.env['DECNET_BASE_IMAGE'] ?? `decnet/runtime-base:${VERSION}`;
-const ENV = { DECNET_HOST_ID: 'e2e-honeypots', DECNET_BASE_IMAGE: IMAGE, DECNET_IMAGE_BASE: process.env['DECNET_IMAGE_BASE'] ?? IMAGE };
+const ENV = { DECNET_HOST_ID: 'e2e-honeypots', DECNET_STATE_DIR: tempDir('e2hp-state'), DECNET_BASE_IMAGE: IMAGE, DECNET_IMAGE_BASE: process.env['DECNET_IMAGE_BASE'] ?? IMAGE };
 const CLIENTS = ['ssh', 'sshpass', 'curl', 'ftp', 'swaks', 'redis-cli', 'mysql', 'nc'];
 
 const P = {

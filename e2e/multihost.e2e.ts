@@ -12,13 +12,12 @@
  * the veth's other end reaches deckies of both engines.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeLab } from '@decnet/engine';
 import { startRedisServer, type RedisServer } from '@decnet/registry';
-import { CLI, decnetctl, run, until, type RunResult } from './lib/cli.js';
+import { CLI, decnetctl, run, tempDir, until, type RunResult } from './lib/cli.js';
 
 const D2_DIR = '/run/decnet-e2e';
 const D2_BRIDGE = 'dnmh0';
@@ -26,7 +25,7 @@ const D2_SOCK = `unix://${D2_DIR}/d2.sock`;
 const D2_DATA = '/var/lib/decnet-e2e/d2';
 const D2_EXEC = `${D2_DIR}/d2-exec`;
 const D2_PID = `${D2_DIR}/d2.pid`;
-const D2_LOG = join(tmpdir(), 'decnet-e2e-d2.log');
+const D2_LOG = join(tempDir('e2mh-d2'), 'dockerd.log');
 const IMAGE = 'decnet/runtime-base:0.1.0';
 const FLEET = 'e2mh';
 const NETNS = `decnet-lab-${FLEET}`;
@@ -34,7 +33,7 @@ const CLUSTER = 'e2mh';
 const H1 = 'e2mh-h1';
 const H2 = 'e2mh-h2';
 const TTL_MS = 4_000;
-const state = { [H1]: mkdtempSync(join(tmpdir(), 'decnet-e2mh-h1-')), [H2]: mkdtempSync(join(tmpdir(), 'decnet-e2mh-h2-')) };
+const state = { [H1]: tempDir('e2mh-h1'), [H2]: tempDir('e2mh-h2') };
 const engineEnv = (host: string): Record<string, string> => (host === H2 ? { DOCKER_HOST: D2_SOCK } : {});
 
 let dockerd: ChildProcess | undefined;

@@ -8,21 +8,20 @@
  *   changed services, and the labels, `get -o wide` and the events show it.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AttackerEvent, ResolvedDecky } from '@decnet/api';
 import { EventCollector, JsonlFileSink, SyslogSink, eventsFilePath, pickServices, seededRandom } from '@decnet/controller';
 import { DockerEngine } from '@decnet/engine';
-import { containers, decnetctl, until, type RunResult } from './lib/cli.js';
+import { containers, decnetctl, tempDir, until, type RunResult } from './lib/cli.js';
 import { BASE_IMAGE, IMAGE_BASE, cleanupFleet, deckyDoc, manifestFile, show } from './lib/apply-fixtures.js';
 
 const HOST = 'e2e-mutation';
 const F = 'e2m';
 const WEB = 'e2m-web';
 const COL = 'e2m-col';
-const stateDir = mkdtempSync(join(tmpdir(), 'decnet-e2m-state-'));
+const stateDir = tempDir('e2m-state');
 const env = { DECNET_HOST_ID: HOST, DECNET_BASE_IMAGE: BASE_IMAGE, DECNET_IMAGE_BASE: IMAGE_BASE, DECNET_STATE_DIR: stateDir };
 const ctl = (args: string[]): Promise<RunResult> => decnetctl(args, { env });
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { labNames } from '@decnet/engine';
-import { containers, decnetctl, docker, linkExists, netnsExists, writeManifests, type RunResult } from './cli.js';
+import { containers, decnetctl, docker, linkExists, netnsExists, tempDir, writeManifests, type RunResult } from './cli.js';
 
 const pexec = promisify(execFile);
 
@@ -56,10 +56,16 @@ export function manifestFile(docs: readonly object[] | string, name = 'fleet.yam
 
 export type Ctl = (args: string[], input?: string) => Promise<RunResult>;
 
-/** decnetctl acting as host `hostId`, with the local images (and `env` on top, e.g. DOCKER_HOST, DECNET_STATE_DIR). */
+/**
+ * decnetctl acting as host `hostId`, with the local images (and `env` on top, e.g. DOCKER_HOST,
+ * DECNET_STATE_DIR); without a DECNET_STATE_DIR, a state dir of its own, removed when the file ends.
+ */
 export function ctlFor(hostId: string, env: Record<string, string> = {}): Ctl {
-  return (args, input) =>
-    decnetctl(args, { env: { DECNET_HOST_ID: hostId, DECNET_BASE_IMAGE: BASE_IMAGE, DECNET_IMAGE_BASE: IMAGE_BASE, ...env }, input });
+  let state = env['DECNET_STATE_DIR'];
+  return (args, input) => {
+    state ??= tempDir(`state-${hostId}`);
+    return decnetctl(args, { env: { DECNET_HOST_ID: hostId, DECNET_BASE_IMAGE: BASE_IMAGE, DECNET_IMAGE_BASE: IMAGE_BASE, DECNET_STATE_DIR: state, ...env }, input });
+  };
 }
 
 /** Human-readable result for assertion messages. */

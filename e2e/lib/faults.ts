@@ -7,7 +7,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, run } from './cli.js';
+import { ROOT, run, tempDir } from './cli.js';
 import { IMAGE_BASE, type Ctl } from './apply-fixtures.js';
 
 export const KEEP = process.env['DECNET_FAULTS_KEEP'] === '1';
@@ -43,7 +43,7 @@ export async function cleanup(what: string, fn: () => Promise<void>): Promise<vo
 
 /** A fresh state dir for one scenario's decnetctl/controller. */
 export function stateDir(tag: string): string {
-  return mkdtempSync(join(tmpdir(), `decnet-${tag}-`));
+  return KEEP ? mkdtempSync(join(tmpdir(), `decnet-${tag}-`)) : tempDir(tag);
 }
 
 /** Base + one container per service, for each decky: the names an apply must leave, sorted. */

@@ -43,6 +43,7 @@ describe('startFromConfig', () => {
       c.close();
     } finally {
       await running.close();
+      rmSync(join(tmpdir(), 'decnet-hp-q-test'), { recursive: true, force: true });
     }
   });
   it('falls back to the generic listener for unknown services, or fails clearly without one', async () => {
