@@ -6,6 +6,8 @@
  * within a second and are never more than `maxReplyBytes`.
  */
 import dgram from 'node:dgram';
+import os from 'node:os';
+import type { ServicePort } from '@decnet/api';
 import type { ConnInfo, RunningService, ServiceContext } from './types.js';
 import { stripV4Mapped } from './limits.js';
 
@@ -20,6 +22,11 @@ export interface UdpServiceOptions {
   maxSources?: number;
   /** a clock, for tests */
   now?: () => number;
+  /**
+   * multicast group to join on a port (LLMNR 224.0.0.252, mDNS 224.0.0.251), best
+   * effort: a container without a multicast-capable interface keeps unicast working
+   */
+  multicastGroup?: (port: ServicePort) => string | undefined;
 }
 
 export type UdpReply = (data: Buffer) => void;
@@ -45,6 +52,27 @@ export class ReplyBudget {
     e.count += 1;
     return true;
   }
+}
+
+/** Join `group` on every non-internal IPv4 interface (else the default one); never throws. */
+function joinGroup(ctx: ServiceContext, sock: dgram.Socket, group: string): void {
+  // a socket bound to loopback (tests) never receives multicast: do not join on the host's LAN
+  if (/^127\./.test(ctx.bindHost)) return;
+  const addrs = Object.values(os.networkInterfaces())
+    .flat()
+    .filter((a) => a && a.family === 'IPv4' && !a.internal)
+    .map((a) => a!.address);
+  let joined = 0;
+  for (const addr of addrs.length > 0 ? addrs : [undefined]) {
+    try {
+      if (addr) sock.addMembership(group, addr);
+      else sock.addMembership(group);
+      joined += 1;
+    } catch (err) {
+      ctx.log('udp multicast join failed', { group, iface: addr ?? 'default', err: String(err) });
+    }
+  }
+  if (joined === 0) ctx.log('udp multicast unavailable, unicast only', { group });
 }
 
 function bindUdp(sock: dgram.Socket, host: string, port: number): Promise<number> {
@@ -86,6 +114,8 @@ export async function startUdpService(ctx: ServiceContext, onMessage: UdpHandler
     });
     ports.push(await bindUdp(sock, ctx.bindHost, p.port));
     sockets.push(sock);
+    const group = opts.multicastGroup?.(p);
+    if (group) joinGroup(ctx, sock, group);
   }
   return {
     ports,
