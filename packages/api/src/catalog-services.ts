@@ -54,6 +54,12 @@ const smtpConfig: ConfigSchema = {
   smtp_mta: str('MTA name shown in replies', 'Postfix'),
 };
 
+/** An operator's certificate for a TLS port (default: one generated as the product makes it). */
+const tlsConfig: ConfigSchema = {
+  tls_cert: { type: 'textarea', description: 'PEM certificate (b64: prefix for base64)' },
+  tls_key: { type: 'secret', description: 'PEM private key of tls_cert' },
+};
+
 const defs: ServiceDef[] = [
   { name: 'ssh', ports: tcp(22), config: shellConfig, description: 'SSH login honeypot' },
   { name: 'telnet', ports: tcp(23), config: shellConfig, description: 'telnet login honeypot' },
@@ -64,8 +70,7 @@ const defs: ServiceDef[] = [
     config: {
       ...httpConfig,
       tls_cn: str('common name of the self-signed certificate (default: the hostname)'),
-      tls_cert: { type: 'textarea', description: 'PEM certificate (b64: prefix for base64)' },
-      tls_key: { type: 'secret', description: 'PEM private key of tls_cert' },
+      ...tlsConfig,
     },
     description: 'HTTPS server',
   },
@@ -94,7 +99,16 @@ const defs: ServiceDef[] = [
     description: 'MySQL server',
   },
   { name: 'postgres', ports: tcp(5432), config: { pg_version: str('server version', '15.6') }, description: 'PostgreSQL server' },
-  { name: 'mssql', ports: tcp(1433), config: { mssql_version: str('server version', '15.0.2000.5') }, description: 'Microsoft SQL Server' },
+  {
+    name: 'mssql',
+    ports: tcp(1433),
+    config: {
+      mssql_version: str('server version', '15.0.2000.5'),
+      instance: str('instance name (MSSQLSERVER = default instance; a named one shows as HOST\\NAME)', 'MSSQLSERVER'),
+      server_name: str('server name in error messages (default: the persona NetBIOS name)'),
+    },
+    description: 'Microsoft SQL Server',
+  },
   { name: 'mongodb', ports: tcp(27017), config: { mongo_version: str('server version', '6.0.14') }, description: 'MongoDB server' },
   {
     name: 'redis',
@@ -128,13 +142,19 @@ const defs: ServiceDef[] = [
       os_version: str('OS string (default: from the decky\'s nmapOS and build)'),
       build: str('Windows build number (default: 19045 for windows, 17763 for windows_server)'),
       nla: { type: 'bool', default: true, description: 'require network level authentication' },
+      ...tlsConfig,
     },
     description: 'Remote Desktop',
   },
   {
     name: 'ldap',
     ports: tcp(389, 636),
-    config: { base_dn: str('base DN', 'DC=corp,DC=local'), domain: str('domain name', 'corp.local') },
+    config: {
+      base_dn: str('base DN', 'DC=corp,DC=local'),
+      domain: str('domain name', 'corp.local'),
+      users: str('accepted binds, user:pass,... (empty: every bind with a password fails)'),
+      ...tlsConfig,
+    },
     description: 'LDAP directory',
   },
   { name: 'llmnr', ports: udp(5355, 5353), config: {}, description: 'LLMNR / mDNS responder' },

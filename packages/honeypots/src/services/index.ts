@@ -14,7 +14,12 @@ import { smtpService } from './smtp/smtp.js';
 import { pop3Service } from './pop3/pop3.js';
 import { redisService } from './redis/redis.js';
 import { mysqlService } from './mysql/mysql.js';
+import { mssqlService } from './mssql/mssql.js';
+import { llmnrService } from './llmnr/llmnr.js';
+import { ldapService } from './ldap/ldap.js';
+import { rdpService } from './rdp/rdp.js';
 import { genericService } from './generic/generic.js';
+import { smbService } from './smb/smb.js';
 // --- end imports ---
 
 export const registry: Record<string, ServiceModule> = {
@@ -29,7 +34,12 @@ export const registry: Record<string, ServiceModule> = {
   pop3: pop3Service,
   redis: redisService,
   mysql: mysqlService,
+  mssql: mssqlService,
+  llmnr: llmnrService,
+  ldap: ldapService,
+  rdp: rdpService,
   generic: genericService,
+  smb: smbService,
   // --- end entries ---
 };
 
