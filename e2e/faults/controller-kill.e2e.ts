@@ -99,8 +99,12 @@ describe('fault: controller SIGKILLed at random points while healing (ef-ctl)', 
     await new Promise((r) => setTimeout(r, delayMs));
     const pid = controller.pid;
     await step(`SIGKILL the controller (pid ${pid}) after ${delayMs} ms`, () => controller.stop('SIGKILL'));
-    const mid = (await ours()).map((c) => `${c.name}=${c.state}`);
-    controller.start();
+    let mid: string[] = [];
+    try {
+      mid = (await ours()).map((c) => `${c.name}=${c.state}`);
+    } finally {
+      controller.start(); // whatever the look at the engine said, the next seeds need a controller
+    }
     await step('converge after the restart', async () => {
       let last: string | undefined = 'not checked';
       try {

@@ -101,19 +101,31 @@ export interface ContainerInfo {
   state: string;
 }
 
-/** All containers (running or not) carrying a label filter, e.g. com.decnet.fleet=x. */
+/**
+ * All containers (running or not) carrying a label filter, e.g. com.decnet.fleet=x. A container
+ * removed between the list and the inspect (a controller healing meanwhile) means: list again.
+ */
 export async function containers(filter: string): Promise<ContainerInfo[]> {
-  const ids = (await docker('ps', '-aq', '--no-trunc', '--filter', `label=${filter}`)).split('\n').filter(Boolean);
-  if (ids.length === 0) return [];
-  const inspected = JSON.parse(await docker('inspect', ...ids)) as Array<{
-    Id: string;
-    Name: string;
-    Config: { Labels: Record<string, string> };
-    State: { Status: string };
-  }>;
-  return inspected
-    .map((c) => ({ id: c.Id, name: c.Name.replace(/^\//, ''), labels: c.Config.Labels ?? {}, state: c.State.Status }))
-    .sort((a, b) => a.name.localeCompare(b.name));
+  for (let attempt = 1; ; attempt++) {
+    const ids = (await docker('ps', '-aq', '--no-trunc', '--filter', `label=${filter}`)).split('\n').filter(Boolean);
+    if (ids.length === 0) return [];
+    let text: string;
+    try {
+      text = await docker('inspect', ...ids);
+    } catch (err) {
+      if (attempt < 10 && /No such object/.test(String(err))) continue;
+      throw err;
+    }
+    const inspected = JSON.parse(text) as Array<{
+      Id: string;
+      Name: string;
+      Config: { Labels: Record<string, string> };
+      State: { Status: string };
+    }>;
+    return inspected
+      .map((c) => ({ id: c.Id, name: c.Name.replace(/^\//, ''), labels: c.Config.Labels ?? {}, state: c.State.Status }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
 }
 
 /** name -> id for a label filter: handy for "nothing was recreated" checks. */
