@@ -10,6 +10,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ROOT, containers, decnetctl, docker, run, tempDir, until, writeManifests, type RunResult } from './lib/cli.js';
+import { fleetEvents, type Ev } from './lib/fleet-events.js';
 
 const FLEET = 'e2hp';
 const GATEWAY = '10.230.0.1';
@@ -80,32 +81,12 @@ spec:
     mysql: { mysql_version: "${P.mysqlVersion}" }
 `;
 
-type Ev = Record<string, unknown> & { decky: string; service: string; event: string };
-
 const ctl = (args: string[], timeoutMs?: number) => decnetctl(args, { env: ENV, timeoutMs });
 /** A command run inside the fleet's attacker namespace, as a user would. */
 const lab = (...cmd: string[]) => ctl(['lab', 'exec', FLEET, '--', ...cmd], 60_000);
 const sh = (script: string) => lab('sh', '-c', script);
 
-async function events(): Promise<Ev[]> {
-  const r = await ctl(['events', '--fleet', FLEET, '-o', 'json']);
-  if (r.code !== 0) throw new Error(`events failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as Ev[];
-}
-
-/** Polls until an event matching every field of `want` appears; returns it. */
-async function expectEvent(want: Record<string, unknown>): Promise<Ev> {
-  let seen: Ev[] = [];
-  try {
-    return await until(async () => {
-      seen = await events();
-      return seen.find((e) => Object.entries(want).every(([k, v]) => JSON.stringify(e[k]) === JSON.stringify(v)));
-    }, 20_000, 500);
-  } catch {
-    const near = seen.filter((e) => e.decky === want['decky'] && e.service === want['service']).slice(-15);
-    throw new Error(`no event like ${JSON.stringify(want)}; events of that service:\n${near.map((e) => JSON.stringify(e)).join('\n')}`);
-  }
-}
+const { events, expectEvent } = fleetEvents(ctl, FLEET);
 
 const cred = (principal: string, secret: string) => ({ principal, secret, secret_b64: Buffer.from(secret).toString('base64') });
 const out = (r: RunResult) => `${r.stdout}\n${r.stderr}`;

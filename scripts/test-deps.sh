@@ -4,7 +4,8 @@
 set -euo pipefail
 pkgs=(iproute2 iputils-ping busybox-static redis-server redis-tools openssh-client sshpass curl
       default-mysql-client swaks netcat-openbsd ftp telnet procps
-      nmap smbclient samba-common-bin nbtscan python3-impacket ldap-utils freerdp2-x11)
+      nmap smbclient samba-common-bin nbtscan python3-impacket ldap-utils freerdp2-x11
+      dnsutils python3-dnspython xvfb xauth)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,14 +1,16 @@
 // Attacker-side load generator, run inside a lab fleet's attacker namespace:
 //   node load-client.mjs HOST PORT SPEAKS_FIRST CONCURRENCY DURATION_MS
 // Keeps CONCURRENCY connections in flight for DURATION_MS. Each connection sends
-// SPEAKS_FIRST (JSON string, "" for services that greet first), waits for the first
+// SPEAKS_FIRST (JSON string, "" for services that greet first, "hex:..." for binary
+// protocols), waits for the first
 // byte of an answer, then closes. Prints one JSON line: how many connections were made,
 // answered, closed cleanly without a byte (FIN), failed (by error code) or timed out.
 import net from 'node:net';
 
 const [host, portText, speaksFirstJson, concText, durText] = process.argv.slice(2);
 const port = Number(portText);
-const speaksFirst = JSON.parse(speaksFirstJson ?? '""');
+const speaksFirstText = JSON.parse(speaksFirstJson ?? '""');
+const speaksFirst = speaksFirstText.startsWith('hex:') ? Buffer.from(speaksFirstText.slice(4), 'hex') : speaksFirstText;
 const concurrency = Number(concText);
 const durationMs = Number(durText);
 const PER_CONN_TIMEOUT_MS = 20_000; // generous: CI machines are shared and loaded
@@ -37,7 +39,7 @@ function once() {
     const socket = net.connect({ host, port });
     const timer = setTimeout(() => done('timeout'), PER_CONN_TIMEOUT_MS);
     socket.on('connect', () => {
-      if (speaksFirst) socket.write(speaksFirst);
+      if (speaksFirst.length > 0) socket.write(speaksFirst);
     });
     socket.once('data', () => done('answered'));
     socket.on('end', () => done('clean'));

@@ -70,6 +70,16 @@ describe('SMB1 -> SMB2 upgrade', () => {
 });
 
 describe('SMB2 NEGOTIATE', () => {
+  it('on port 139 answers a session message sent before any session request as Windows does (nmap -sV: Microsoft Windows netbios-ssn)', () => {
+    const nmapV1 = packets(captures['nmap-1']!)[0]!;
+    const out = new SmbSession(options(server, { sessionService: true })).handlePacket(nmapV1);
+    expect(out.packets).toEqual([Buffer.from([0x83, 0, 0, 1, 0x8f])]);
+    expect(out.close).toBe(true);
+    const s139 = new SmbSession(options(server, { sessionService: true }));
+    s139.handlePacket(Buffer.from([0x81, 0, 0, 0]));
+    expect(s139.handlePacket(nmapV1).packets).not.toEqual([Buffer.from([0x83, 0, 0, 1, 0x8f])]);
+  });
+
   it('picks 3.1.1 for smbclient with preauth + encryption contexts, signing enabled not required', () => {
     const neg = packets(captures['smbclient-1']!)[0]!;
     expect(parseNegotiateRequest(smb2Of(neg))?.dialects).toContain(0x0311);

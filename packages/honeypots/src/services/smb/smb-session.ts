@@ -37,6 +37,8 @@ export interface SmbOutput {
 
 export interface SmbSessionOptions {
   persona: Persona;
+  /** NetBIOS session service (port 139): a session request must come first, as on Windows */
+  sessionService?: boolean;
   /** accepted logins: lower-case user name -> password */
   users: Map<string, string>;
   guest: boolean;
@@ -97,6 +99,7 @@ export class SmbSession implements FileConn {
   clientCaps = 0;
   out: SmbOutput = { packets: [], events: [], uploads: [], close: false };
 
+  private sessionRequested = false;
   constructor(readonly opts: SmbSessionOptions) {}
 
   get persona(): Persona {
@@ -135,7 +138,15 @@ export class SmbSession implements FileConn {
     const type = pkt[0];
     if (type === 0x81) {
       // session request (port 139): positive response
+      this.sessionRequested = true;
       this.out.packets.push(Buffer.from([0x82, 0, 0, 0]));
+      return;
+    }
+    if (this.opts.sessionService && !this.sessionRequested && type === 0x00) {
+      // a session message before any session request: Windows answers NEGATIVE SESSION
+      // RESPONSE "unspecified error" (0x8f) and hangs up (what nmap's 139 match reads)
+      this.out.packets.push(Buffer.from([0x83, 0, 0, 1, 0x8f]));
+      this.out.close = true;
       return;
     }
     if (type === 0x85) return;

@@ -71,7 +71,7 @@ export const smbService: ServiceModule = {
     const tcp = await startTcpService(
       ctx,
       (socket, info) => {
-        const session = new SmbSession(base);
+        const session = new SmbSession({ ...base, sessionService: info.dst_port === 139 });
         const reader = createFrameReader({
           frameLength: nbssFrameLength,
           maxFrame: MAX_SMB_FRAME,
