@@ -26,7 +26,7 @@ const CLIENT = join(import.meta.dirname, 'load-client.mjs');
 
 /**
  * service -> port, what the client sends first ('' when the server greets first), and the
- * documented connection cap (packages/honeypots: SSH_LIMITS, FTP_LIMITS, telnet's 128;
+ * documented connection cap (packages/honeypots: SSH_LIMITS, FTP_LIMITS, SMB_LIMITS, telnet's 128;
  * the others 256). Above the cap a server closes new connections at once (FIN, no byte).
  */
 const SERVICES = {
@@ -39,7 +39,7 @@ const SERVICES = {
   telnet: { port: 23, first: '', cap: 128 },
   pop3: { port: 110, first: '', cap: 256 },
   // the Windows services: the client speaks first, in binary
-  smb: { port: 445, first: 'hex:00000068fe534d42400000000000000000000100000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000240002000100000000000000000102030405060708090a0b0c0d0e0f000000000000000002021002', cap: 256 }, // SMB2 NEGOTIATE (2.0.2, 2.1) in a NetBIOS session frame
+  smb: { port: 445, first: 'hex:00000068fe534d42400000000000000000000100000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000240002000100000000000000000102030405060708090a0b0c0d0e0f000000000000000002021002', cap: 128 }, // SMB2 NEGOTIATE (2.0.2, 2.1) in a NetBIOS session frame
   rdp: { port: 3389, first: 'hex:030000130ee000000000000100080003000000', cap: 256 }, // X.224 Connection Request, TLS|CredSSP
   ldap: { port: 389, first: 'hex:3025020101632004000a01000a0100020100020100010100870b6f626a656374436c6173733000', cap: 256 }, // rootDSE search
   mssql: { port: 1433, first: 'hex:1201003400000000000015000601001b000102001c000c0300280004ff080001550000004d5353514c536572766572003ae90000', cap: 256 }, // PRELOGIN as impacket sends it

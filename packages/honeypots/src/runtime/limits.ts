@@ -113,10 +113,16 @@ export function connInfo(socket: Socket): ConnInfo {
 export class ConnectionTracker {
   private readonly live = new Set<Socket>();
   constructor(readonly max: number = 256) {}
-  /** Returns false (and destroys the socket) when the cap is reached. */
+  /**
+   * Returns false when the cap is reached, and closes the socket cleanly (FIN, never a
+   * reset): what a client that speaks first already sent is read and dropped, so closing
+   * with unread bytes cannot turn into a RST; destroyed after 2 s whatever the peer does.
+   */
   admit(socket: Socket): boolean {
     if (this.live.size >= this.max) {
-      socket.destroy();
+      socket.on('data', () => undefined);
+      socket.end();
+      setTimeout(() => socket.destroy(), 2000).unref();
       return false;
     }
     this.live.add(socket);
