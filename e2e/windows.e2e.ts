@@ -5,7 +5,7 @@
  * ldapsearch and xfreerdp. Each client sees the decky's one persona (names, domain,
  * Windows build), and every credential it sends lands in `decnetctl events` as a capture
  * an analyst can crack (NetNTLMv2 recomputed from the known password) or read.
- * One fleet (e2win, 10.231.0.0/24), applied once; host id e2e-windows.
+ * One fleet (e2win, 10.229.0.0/24), applied once; host id e2e-windows.
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,8 +15,8 @@ import { fleetEvents, type Ev } from './lib/fleet-events.js';
 import { netntlmv2Matches } from './lib/ntlm.js';
 
 const FLEET = 'e2win';
-const DC = '10.231.0.10';
-const WS = '10.231.0.11';
+const DC = '10.229.0.10';
+const WS = '10.229.0.11';
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const IMAGE = process.env['DECNET_BASE_IMAGE'] ?? `decnet/runtime-base:${VERSION}`;
 const ENV = { DECNET_HOST_ID: 'e2e-windows', DECNET_STATE_DIR: tempDir('e2win-state'), DECNET_BASE_IMAGE: IMAGE, DECNET_IMAGE_BASE: process.env['DECNET_IMAGE_BASE'] ?? IMAGE };
@@ -28,7 +28,7 @@ const MANIFEST = `apiVersion: decnet.io/v1alpha1
 kind: Fleet
 metadata: { name: ${FLEET} }
 spec:
-  network: { subnet: 10.231.0.0/24, gateway: 10.231.0.1 }
+  network: { subnet: 10.229.0.0/24, gateway: 10.229.0.1 }
   lab: true
 ---
 apiVersion: decnet.io/v1alpha1
@@ -70,7 +70,7 @@ const { events, expectEvent } = fleetEvents(ctl, FLEET);
 async function expectCrackable(decky: string, service: string, principal: string, password: string): Promise<Ev> {
   const ev = await expectEvent({ decky, service, event: 'auth_attempt', principal, secret_kind: 'netntlmv2' }, (e) => netntlmv2Matches(String(e['secret']), password));
   expect(Buffer.from(String(ev['secret_b64']), 'base64').toString()).toBe(ev['secret']);
-  expect(ev['src_ip']).toBe('10.231.0.1');
+  expect(ev['src_ip']).toBe('10.229.0.1');
   return ev;
 }
 

@@ -233,7 +233,24 @@ of the service is the figure that carries to a bigger machine.
 `;
 }
 
-const SECTIONS = { converge: convergeSection, heal: healSection, density: densitySection, registry: registrySection, honeypots: honeypotSection };
+function servicesSection(sc) {
+  const d = sc.data;
+  const mib = (b) => (b === undefined || b === null ? 'n/a' : `${(b / MiB).toFixed(1)} MiB`);
+  return `## Honeypot services: idle memory per service container
+
+\`packages/honeypots/bench/idle-memory.mjs\` (scenario \`services\`): one lab decky per service (smb, rdp,
+ldap, mssql and llmnr on a \`windows_server\` persona), sampled ${d.idleSeconds} s after every service announced
+\`service_start\`. The limit of every service container is 128 MiB.
+
+| service | cgroup rss | VmRSS of its processes | docker stats |
+|---|---|---|---|
+${d.services.map((r) => `| ${r.service} | **${mib(r.cgroupRss)}** | ${mib(r.vmRss)} | ${r.dockerStats} |`).join('\n')}
+
+VmRSS includes the shared, file-backed node binary; cgroup rss is what each container adds.
+`;
+}
+
+const SECTIONS = { converge: convergeSection, heal: healSection, density: densitySection, registry: registrySection, honeypots: honeypotSection, services: servicesSection };
 
 export function convergeSvg(sc) {
   const sizes = sc.data.sizes;

@@ -8,9 +8,10 @@
  *   density    5: largest N held with every decky Running, rss per container, controller, idle CPU
  *   registry   6: 100 simulated hosts x 100 deckies (packages/registry/bench/sim.mjs)
  *   honeypots  ssh flood against one service (packages/honeypots/bench/ssh-flood.mjs)
+ *   services   idle memory of each service container (packages/honeypots/bench/idle-memory.mjs)
  * Writes bench-results/<date>.json (git-ignored), merges it into benchmarks/latest.json
  * (committed) and regenerates BENCHMARKS.md and benchmarks/converge.svg from it.
- * usage: npm run bench -- [--scenarios converge,heal,density,registry,honeypots] [--sizes 10,50,100]
+ * usage: npm run bench -- [--scenarios converge,heal,density,registry,honeypots,services] [--sizes 10,50,100]
  *   [--reps 3] [--reps-at 100=1] [--parallelism 8] [--density-step 50] [--density-max 1000]
  *   [--density-budget 15] (minutes) [--idle-seconds 30] [--heal-n 50] [--no-report]
  *   [--converge-net K] (fleet benchcK on 10.233.K.0/24, K = 1..3, when benchc's network is stuck)
@@ -25,7 +26,7 @@ import { runDensity } from './density.mjs';
 import { ROOT, cleanupHost, decnetctl, imageEnv, load1, machineInfo, must, run } from './lib.mjs';
 import { writeReport } from './report.mjs';
 
-const ALL = ['converge', 'heal', 'density', 'registry', 'honeypots'];
+const ALL = ['converge', 'heal', 'density', 'registry', 'honeypots', 'services'];
 const { values } = parseArgs({
   options: {
     scenarios: { type: 'string', default: ALL.join(',') },
@@ -92,6 +93,7 @@ const SCENARIOS = {
     return external('packages/registry/bench/sim.mjs', ['--hosts', '100', '--deckies', '100', '--reps', values.reps, '--json', f], {}, f);
   },
   honeypots: () => external('packages/honeypots/bench/ssh-flood.mjs', ['--json']),
+  services: () => external('packages/honeypots/bench/idle-memory.mjs', ['--json']),
 };
 
 let interrupted = false;

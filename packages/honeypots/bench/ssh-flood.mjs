@@ -15,17 +15,13 @@
  *
  * Internal mode, run inside the namespace:  ssh-flood.mjs client IP SECONDS PARALLEL [PROCS]
  */
-import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, release, tmpdir, totalmem } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { ROOT, ctl, docker, env, memory, mib, must, run } from './bench-lib.mjs';
 
-const pexec = promisify(execFile);
 const HERE = fileURLToPath(import.meta.url);
-const ROOT = resolve(dirname(HERE), '../../..');
-const CLI = join(ROOT, 'packages/cli/bin/run.js');
 const FLEET = 'benchh';
 const DECKY = 'benchh-ssh';
 const IP = '10.231.0.10';
@@ -92,30 +88,6 @@ function args() {
   return { seconds: num('seconds', 20), parallel: num('parallel', 16), procs: num('client-procs', 2), json: a.includes('--json') };
 }
 
-const env = () => {
-  const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
-  const base = process.env.DECNET_BASE_IMAGE ?? `decnet/runtime-base:${version}`;
-  return { ...process.env, DECNET_HOST_ID: process.env.DECNET_HOST_ID ?? 'bench-honeypots', DECNET_BASE_IMAGE: base, DECNET_IMAGE_BASE: process.env.DECNET_IMAGE_BASE ?? base };
-};
-
-function run(cmd, argv, opts = {}) {
-  return new Promise((res, rej) => {
-    const child = spawn(cmd, argv, { env: opts.env ?? env(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', rej);
-    child.on('close', (code) => res({ code: code ?? -1, stdout, stderr }));
-  });
-}
-const ctl = (...argv) => run(process.execPath, [CLI, ...argv]);
-async function must(p, what) {
-  const r = await p;
-  if (r.code !== 0) throw new Error(`${what} failed (${r.code}): ${r.stderr || r.stdout}`);
-  return r;
-}
-const docker = async (...argv) => (await pexec('docker', argv, { maxBuffer: 512 * 1024 * 1024 })).stdout;
 
 const MANIFEST = `apiVersion: decnet.io/v1alpha1
 kind: Fleet
@@ -145,30 +117,7 @@ function cpuSeconds(id, pid) {
   return undefined;
 }
 
-/** Memory of a container: rss of its memory cgroup and the summed VmRSS of its processes (bytes). */
-function memory(id, pid) {
-  const v1 = `/sys/fs/cgroup/memory/docker/${id}/memory.stat`;
-  let cgroupRss;
-  if (existsSync(v1)) cgroupRss = Number(/^total_rss (\d+)$/m.exec(readFileSync(v1, 'utf8'))?.[1]);
-  else {
-    const rel = /^0::(.*)$/m.exec(readFileSync(`/proc/${pid}/cgroup`, 'utf8'))?.[1];
-    const stat = rel && `/sys/fs/cgroup${rel}/memory.stat`;
-    if (stat && existsSync(stat)) cgroupRss = Number(/^anon (\d+)$/m.exec(readFileSync(stat, 'utf8'))?.[1]);
-  }
-  let vmRss = 0;
-  const procs = `/sys/fs/cgroup/memory/docker/${id}/cgroup.procs`;
-  const pids = existsSync(procs) ? readFileSync(procs, 'utf8').split('\n').filter(Boolean) : [String(pid)];
-  for (const p of pids) {
-    try {
-      vmRss += Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0) * 1024;
-    } catch {
-      /* process gone */
-    }
-  }
-  return { cgroupRss, vmRss };
-}
 
-const mib = (b) => (b === undefined || Number.isNaN(b) ? 'n/a' : `${(b / 1048576).toFixed(1)} MiB`);
 const countAttempts = async (name) => (await docker('logs', name)).split('\n').filter((l) => l.includes('"event":"auth_attempt"')).length;
 
 async function cleanup() {
