@@ -45,5 +45,23 @@ fi
 dctl lab exec "$FLEET" -- ping -c1 -W2 "$1" | grep -o 'ttl=[0-9]*' || true
 sleep 1
 echo; echo "== decnetctl events --decky $2"; dctl events --fleet "$FLEET" --decky "$2" --since 10m || true
+WIN=$(dctl get deckies --fleet "$FLEET" -o json | node -e '
+  const ds=JSON.parse(require("fs").readFileSync(0,"utf8"));
+  const d=ds.find(d=>d.services.includes("smb")); if (d) console.log(d.ip+" "+d.name)')
+if [ -n "$WIN" ]; then
+  set -- $WIN
+  echo; echo "== the attacker tries a domain login on $2 ($1): smbclient -L //$1 -W CORP -U alice"
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    out=$(dctl lab exec "$FLEET" -- smbclient -L "//$1" -W CORP -U 'alice%Winter2026!' 2>&1 || true)
+    [[ "$out" == *NT_STATUS_CONNECTION_REFUSED* || -z "$out" ]] || break
+    sleep 1
+  done
+  echo "$out" | tail -n 2
+  sleep 1
+  echo; echo "== the NTLM capture it left (hashcat -m 5600 reads the secret as it is)"
+  dctl events --fleet "$FLEET" --decky "$2" --service smb --since 10m -o json | node -e '
+    const evs=JSON.parse(require("fs").readFileSync(0,"utf8")).filter(e=>e.event==="auth_attempt");
+    for (const e of evs) console.log(`${e.time} ${e.src_ip} ${e.principal} ${e.secret_kind} ${e.secret}`)' || true
+fi
 echo; echo "The fleet keeps running. Explore: npx decnetctl describe decky $2 | npx decnetctl labels $2 | npx decnetctl lab exec $FLEET -- bash"
 echo "Remove it with: npx decnetctl delete fleet $FLEET"
