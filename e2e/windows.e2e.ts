@@ -132,7 +132,7 @@ describe('ldap: an Active Directory domain controller', () => {
     const r = await lab(['ldapsearch', '-x', '-H', `ldap://${DC}`, '-s', 'base', '-b', '', 'defaultNamingContext', 'dnsHostName', 'ldapServiceName', 'domainControllerFunctionality']);
     expect(r.code, out(r)).toBe(0);
     expect(r.stdout).toContain('defaultNamingContext: DC=corp,DC=local');
-    expect(r.stdout).toContain('dnsHostName: dc01.corp.local');
+    expect(r.stdout).toContain('dnsHostName: DC01.corp.local');
     expect(r.stdout).toMatch(/ldapServiceName: corp\.local:dc01\$@CORP\.LOCAL/);
     expect(r.stdout).toContain('domainControllerFunctionality: 7');
     await expectEvent({ decky: 'e2w-dc', service: 'ldap', event: 'request', base: '' });
@@ -147,7 +147,7 @@ describe('ldap: an Active Directory domain controller', () => {
 
   it('ldaps on 636 speaks TLS with a certificate for the DC', async () => {
     const r = await lab(['sh', '-c', `openssl s_client -connect ${DC}:636 </dev/null 2>/dev/null | openssl x509 -noout -subject`]);
-    expect(out(r)).toMatch(/subject=CN ?= ?dc01\.corp\.local/);
+    expect(out(r)).toMatch(/subject=CN ?= ?DC01\.corp\.local/);
   });
 });
 
@@ -241,7 +241,7 @@ describe('rdp: NLA on the DC, TLS on the workstation', () => {
     expect(o).toContain('NetBIOS_Domain_Name: CORP');
     expect(o).toContain('NetBIOS_Computer_Name: DC01');
     expect(o).toContain('DNS_Domain_Name: corp.local');
-    expect(o).toContain('DNS_Computer_Name: dc01.corp.local');
+    expect(o).toContain('DNS_Computer_Name: DC01.corp.local');
     expect(o).toContain('Product_Version: 10.0.17763');
   });
 

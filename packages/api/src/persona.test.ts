@@ -8,7 +8,7 @@ describe('persona', () => {
       netbiosName: 'SRV-ALPHA-12',
       netbiosDomain: 'CORP',
       dnsDomain: 'corp.local',
-      fqdn: 'srv-alpha-12.corp.local',
+      fqdn: 'SRV-ALPHA-12.corp.local',
       joined: true,
       domainController: true,
       baseDn: 'DC=corp,DC=local',

@@ -28,7 +28,10 @@ export interface Persona {
   netbiosDomain: string;
   /** DNS domain ('' for a workgroup machine) */
   dnsDomain: string;
-  /** DNS name of the computer (hostname.dnsDomain, or the NetBIOS name in lower case for a workgroup machine) */
+  /**
+   * DNS name of the computer: its name as configured, case kept, plus the DNS domain
+   * (DC01.corp.local, as Windows shows it in NTLM, certificates and dnsHostName)
+   */
   fqdn: string;
   /** member of a domain (true) or of a workgroup */
   joined: boolean;
@@ -145,8 +148,10 @@ export function resolvePersona(input: PersonaInput): Persona {
   const dnsDomain = ldapDomain ?? (domainController ? DEFAULT_DOMAIN : (hostDomain && hostDomain !== 'localdomain' ? hostDomain : ''));
   const joined = dnsDomain !== '';
   const netbiosDomain = (workgroupCfg ?? (joined ? dnsDomain.split('.')[0]! : 'WORKGROUP')).toUpperCase().slice(0, 15);
-  const nbName = netbiosName(str(smb['server_name']) ?? input.hostname);
-  const fqdn = joined ? `${nbName.toLowerCase()}.${dnsDomain}` : nbName.toLowerCase();
+  const computer = str(smb['server_name']) ?? input.hostname;
+  const nbName = netbiosName(computer);
+  const label = (computer.split('.')[0] ?? computer).slice(0, 63) || nbName;
+  const fqdn = joined ? `${label}.${dnsDomain}` : label;
 
   const osText = str(smb['os_version']) ?? str(rdp['os_version']);
   const build = Number(str(rdp['build']) ?? '') || buildFromText(str(smb['os_version'])) || buildFromText(str(rdp['os_version'])) || DEFAULT_WINDOWS_BUILD[input.nmapOS];

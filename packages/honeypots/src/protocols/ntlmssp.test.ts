@@ -86,7 +86,7 @@ describe('NTLMSSP CHALLENGE', () => {
     const av = avPairs(message);
     expect([...av.keys()]).toEqual([2, 1, 4, 3, 7, 0]);
     expect(av.get(2)!.toString('utf16le')).toBe('DESKTOP-7QK2M1');
-    expect(av.get(3)!.toString('utf16le')).toBe('desktop-7qk2m1');
+    expect(av.get(3)!.toString('utf16le')).toBe('DESKTOP-7QK2M1') // the DNS name keeps the computer name's case, as Windows shows it;
     expect(message.readUInt16LE(50)).toBe(19045);
   });
 });
