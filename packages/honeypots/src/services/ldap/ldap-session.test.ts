@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { buildNegTokenResp, unwrapSpnego } from '../../protocols/spnego.js';
 import { bool, children, cons, enumerated, int, octets, prim, readInt, readString, readTlv, seq } from './ber.js';
 import { LdapSession, accountOf, parseUsers } from './ldap-session.js';
-import { authenticate, negotiate, verifyHashcat5600 } from './ntlm-test-client.js';
+import { authenticate, negotiate, verifyHashcat5600 } from '../../protocols/ntlm-test-client.js';
 
 const persona = resolvePersona({ hostname: 'dc01', nmapOS: 'windows_server', services: [{ name: 'ldap', config: {} }] });
 const config = { users: 'alice:Secret1,svc_backup:Backup#2024' };

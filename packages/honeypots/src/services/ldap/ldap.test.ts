@@ -9,7 +9,7 @@ import { makeTestContext, type TestContext } from '../../runtime/test-context.js
 import type { RunningService } from '../../runtime/types.js';
 import { hasBinary, RawClient, run } from '../../runtime/test-util.js';
 import { startLdapService } from './ldap.js';
-import { verifyHashcat5600 } from './ntlm-test-client.js';
+import { verifyHashcat5600 } from '../../protocols/ntlm-test-client.js';
 import { digestResponse, parseDirectives } from './sasl-digest.js';
 
 const PY = '/usr/bin/python3';

@@ -1,9 +1,8 @@
-import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolvePersona, type AttackerEvent } from '@decnet/api';
-import md4 from 'js-md4';
 import { describe, expect, it } from 'vitest';
 import { parseTsRequest, STATUS_LOGON_FAILURE } from './credssp.js';
+import { authenticate, verifyHashcat5600 } from '../../protocols/ntlm-test-client.js';
 import { RdpSession } from './rdp-session.js';
 import { parseDataTpdu, tpkt } from './x224.js';
 
@@ -12,38 +11,12 @@ const hex = (h: string) => Buffer.from(h, 'hex');
 const persona = resolvePersona({ hostname: 'ws01', nmapOS: 'windows', services: [{ name: 'rdp', config: {} }, { name: 'ldap', config: { domain: 'corp.local' } }] });
 const info = { src_ip: '192.0.2.7', src_port: 50000, dst_port: 3389 };
 const CHAL = Buffer.from('1122334455667788', 'hex');
-const hmac = (k: Buffer, ...d: Buffer[]) => d.reduce((h, x) => h.update(x), createHmac('md5', k)).digest();
 const u16 = (s: string) => Buffer.from(s, 'utf16le');
-const ntHash = (pw: string) => Buffer.from(md4.create().update(u16(pw)).arrayBuffer());
 
 function session(nla: boolean) {
   const events: AttackerEvent[] = [];
   const s = new RdpSession({ persona, nla, info, emit: (e) => events.push(e as AttackerEvent), ntlm: { challenge: CHAL } });
   return { s, events };
-}
-
-/** An NTLMv2 AUTHENTICATE as a client with `password` computes it (MS-NLMP 3.3.2). */
-function authenticate(challengeMsg: Buffer, user: string, domain: string, password: string): Buffer {
-  const tiLen = challengeMsg.readUInt16LE(40);
-  const tiOff = challengeMsg.readUInt32LE(44);
-  const targetInfo = challengeMsg.subarray(tiOff, tiOff + tiLen);
-  const serverChallenge = challengeMsg.subarray(24, 32);
-  const blob = Buffer.concat([Buffer.from('0101000000000000', 'hex'), Buffer.alloc(8, 1), Buffer.from('aabbccddeeff0011', 'hex'), Buffer.alloc(4), targetInfo, Buffer.alloc(4)]);
-  const owf = hmac(ntHash(password), u16(user.toUpperCase() + domain));
-  const nt = Buffer.concat([hmac(owf, serverChallenge, blob), blob]);
-  const fields = [Buffer.alloc(24), nt, u16(domain), u16(user), u16('KALI'), Buffer.alloc(0)];
-  const head = Buffer.alloc(88);
-  head.write('NTLMSSP\0', 0, 'latin1');
-  head.writeUInt32LE(3, 8);
-  let off = 88;
-  fields.forEach((f, i) => {
-    head.writeUInt16LE(f.length, 12 + i * 8);
-    head.writeUInt16LE(f.length, 14 + i * 8);
-    head.writeUInt32LE(off, 16 + i * 8);
-    off += f.length;
-  });
-  head.writeUInt32LE(0xe2888235, 60);
-  return Buffer.concat([head, ...fields]);
 }
 
 function tsRequest(token: Buffer, version = 6): Buffer {
@@ -52,13 +25,6 @@ function tsRequest(token: Buffer, version = 6): Buffer {
     return Buffer.concat([Buffer.from([tag]), len, body]);
   };
   return der(0x30, Buffer.concat([der(0xa0, der(0x02, Buffer.from([version]))), der(0xa1, der(0x30, der(0x30, der(0xa0, der(0x04, token)))))]));
-}
-
-/** what hashcat -m 5600 does with a candidate password */
-function crack5600(line: string, password: string): boolean {
-  const [user, , domain, chal, proof, blob] = line.split(':');
-  const owf = hmac(ntHash(password), u16(user!.toUpperCase() + domain!));
-  return hmac(owf, hex(chal!), hex(blob!)).toString('hex') === proof;
 }
 
 describe('RdpSession with NLA', () => {
@@ -81,8 +47,8 @@ describe('RdpSession with NLA', () => {
     expect(parseTsRequest(done.out[0]!)).toMatchObject({ version: 6, errorCode: STATUS_LOGON_FAILURE });
     const ev = events.find((e) => e.event === 'auth_attempt')!;
     expect(ev).toMatchObject({ principal: 'CORP\\alice', secret_kind: 'netntlmv2', success: false, auth_method: 'credssp', ntlm_workstation: 'KALI', src_ip: '192.0.2.7' });
-    expect(crack5600(ev.secret!, 'Secret1')).toBe(true);
-    expect(crack5600(ev.secret!, 'Secret2')).toBe(false);
+    expect(verifyHashcat5600(ev.secret!, 'Secret1')).toBe(true);
+    expect(verifyHashcat5600(ev.secret!, 'Secret2')).toBe(false);
     expect(Buffer.from(ev.secret_b64!, 'base64').toString()).toBe(ev.secret);
   });
 
