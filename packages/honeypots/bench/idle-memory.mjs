@@ -41,8 +41,10 @@ async function cleanup() {
 async function main() {
   const e = env();
   if ((await run('docker', ['image', 'inspect', e.DECNET_BASE_IMAGE])).code !== 0) await must(run('bash', [join(ROOT, 'scripts/build-runtime-base.sh'), e.DECNET_BASE_IMAGE]), 'build-runtime-base');
-  await cleanup();
   const dir = mkdtempSync(join(tmpdir(), 'decnet-benchi-'));
+  // its own state dir (persona config files, quarantine), removed with the fleet
+  process.env.DECNET_STATE_DIR ??= join(dir, 'state');
+  await cleanup();
   try {
     writeFileSync(join(dir, 'fleet.yaml'), manifest);
     log(`deploying ${services.length} deckies`);

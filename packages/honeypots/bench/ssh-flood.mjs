@@ -134,8 +134,10 @@ async function main() {
     log(`building ${e.DECNET_BASE_IMAGE}`);
     await must(run('bash', [join(ROOT, 'scripts/build-runtime-base.sh'), e.DECNET_BASE_IMAGE]), 'build-runtime-base');
   }
-  await cleanup();
   const dir = mkdtempSync(join(tmpdir(), 'decnet-benchh-'));
+  // its own state dir (persona config files, quarantine), removed with the fleet
+  process.env.DECNET_STATE_DIR ??= join(dir, 'state');
+  await cleanup();
   let interrupted = false;
   const onSignal = () => {
     interrupted = true;

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolvePersona, type AttackerEvent, type ConfigValue, type OsProfileName, type Persona, type ServicePort } from '@decnet/api';
+import { afterAll } from 'vitest';
 import { createEmitter } from './emit.js';
 import type { ServiceContext } from './types.js';
 
@@ -21,6 +22,18 @@ export interface TestContext {
   cleanup(): void;
 }
 
+const scratchDirs: string[] = [];
+/** A temp dir removed when the test file ends (a test run leaves nothing behind). */
+export function scratchDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  scratchDirs.push(d);
+  return d;
+}
+// registered while the importing test file is collected: runs after that file's tests
+afterAll(() => {
+  for (const d of scratchDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
 export function makeTestContext(
   service: string,
   config: Record<string, ConfigValue> = {},
@@ -30,7 +43,7 @@ export function makeTestContext(
   const events: AttackerEvent[] = [];
   const logs: TestContext['logs'] = [];
   const waiters: { pred: (e: AttackerEvent) => boolean; resolve: (e: AttackerEvent) => void }[] = [];
-  const quarantineDir = mkdtempSync(join(tmpdir(), `decnet-hp-${service}-`));
+  const quarantineDir = scratchDir(`decnet-hp-${service}-`);
   const decky = opts.decky ?? 'test-decky';
   const emit = createEmitter({
     decky,

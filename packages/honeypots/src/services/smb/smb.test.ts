@@ -1,12 +1,11 @@
 import { createHmac } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import md4 from 'js-md4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AttackerEvent } from '@decnet/api';
-import { makeTestContext, type TestContext } from '../../runtime/test-context.js';
+import { makeTestContext, scratchDir, type TestContext } from '../../runtime/test-context.js';
 import { RawClient, hasBinary, run } from '../../runtime/test-util.js';
 import type { RunningService } from '../../runtime/types.js';
 import { smbService } from './smb.js';
@@ -76,7 +75,7 @@ describe('smb service (socket)', () => {
     });
 
     it('ls, get and put on a share; download and upload events; upload quarantined', async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'smbget-'));
+      const dir = scratchDir('decnet-smbget-');
       writeFileSync(join(dir, 'up.txt'), 'dropped payload\n');
       const r = await run('smbclient', ['//127.0.0.1/C$', '-p', String(port), '-U', 'alice%Winter2025!', '-c', `ls; cd Windows; ls; get win.ini ${join(dir, 'win.ini')}; put ${join(dir, 'up.txt')} up.txt`]);
       // "  Windows                             D        0  Wed Feb 28 18:42:40 2024"
@@ -106,7 +105,7 @@ describe('smb service (socket)', () => {
     }, 60_000);
 
     it('a 3 MB put/get round-trips (multi-credit 1 MiB WRITEs, 24-bit direct-TCP lengths)', async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'smbbig-'));
+      const dir = scratchDir('decnet-smbbig-');
       const data = Buffer.alloc(3_000_000);
       for (let i = 0; i < data.length; i++) data[i] = (i * 7919) & 0xff;
       writeFileSync(join(dir, 'big.bin'), data);
@@ -159,7 +158,7 @@ describe('smb service (socket)', () => {
 
   describe.skipIf(!hasImpacket)("impacket's smbclient shell", () => {
     it('shares, use, ls, get, put', async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'smbimp-'));
+      const dir = scratchDir('decnet-smbimp-');
       writeFileSync(join(dir, 'note.txt'), 'x');
       const r = await run(PY, [SHELL, String(port), 'WORKGROUP', 'alice', 'Winter2025!'], { input: `shares\nuse Users\nls\nput ${join(dir, 'note.txt')}\nls\n`, timeoutMs: 30_000 });
       // dialect 0x0311 ... ADMIN$ C$ IPC$ Shared Users, then
