@@ -3,11 +3,10 @@
  * inspect the real Docker engine. No mocks.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll } from 'vitest';
+import { scratchDir } from '../../test-scratch.js';
 
 const pexec = promisify(execFile);
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -56,20 +55,13 @@ export async function docker(...args: string[]): Promise<string> {
   return stdout;
 }
 
-const tempDirs: string[] = [];
 /**
  * A fresh temp dir (tmpdir()/decnet-<tag>-XXXXXX) removed when the test file ends: a test
  * run leaves nothing behind (scripts/leftovers.mjs checks).
  */
 export function tempDir(tag: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `decnet-${tag}-`));
-  tempDirs.push(dir);
-  return dir;
+  return scratchDir(`decnet-${tag}-`);
 }
-// registered while the importing test file is collected: runs after that file's tests
-afterAll(() => {
-  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
 
 /** A temp dir holding the given files (removed when the test file ends); returns its path. */
 export function writeManifests(files: Record<string, string>): string {

@@ -1,23 +1,12 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { encodeFleetLabels, makeDecky, makeFleet, encodeDeckyLabels, type AttackerEvent, type ObservedContainer, type ObservedNetwork } from '@decnet/api';
 import type { Engine, LogLine, LogOptions } from '@decnet/engine';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { EventCollector, collectorRunning, controllerPidPath, cursorsPath } from './collector.js';
 import { dockerTimeNs } from './cursor-store.js';
 import type { EventSink, SinkStats } from './sinks.js';
+import { scratchDir } from '../../../test-scratch.js';
 
-/** scratch dirs of this file, removed when it ends (a test run leaves nothing behind) */
-const scratchDirs: string[] = [];
-const scratch = (prefix: string): string => {
-  const d = mkdtempSync(prefix);
-  scratchDirs.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of scratchDirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
 
 
 /** Container logs the way Docker serves them: `since` includes lines AT that time; follow waits for more. */
@@ -100,7 +89,7 @@ afterEach(async () => {
 });
 
 function setup() {
-  const dir = scratch(join(tmpdir(), 'decnet-h11-coll-'));
+  const dir = scratchDir('decnet-h11-coll-');
   const logs = new FakeLogs();
   const make = (sink = new MemorySink()) => {
     const c = new EventCollector({ engine: logs.engine(dir), hostId: HOST, stateDir: dir, sinks: [sink], flushIntervalMs: 20 });

@@ -1,19 +1,9 @@
-import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CursorStore, CursorTracker, dockerTimeNs, sinceParam } from './cursor-store.js';
+import { scratchDir } from '../../../test-scratch.js';
 
-/** scratch dirs of this file, removed when it ends (a test run leaves nothing behind) */
-const scratchDirs: string[] = [];
-const scratch = (prefix: string): string => {
-  const d = mkdtempSync(prefix);
-  scratchDirs.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of scratchDirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
 
 
 describe('docker timestamps', () => {
@@ -77,7 +67,7 @@ describe('CursorTracker', () => {
 
 describe('CursorStore', () => {
   it('persists atomically and loads what it saved; ignores broken entries and files', async () => {
-    const dir = scratch(join(tmpdir(), 'decnet-h11-cursor-'));
+    const dir = scratchDir('decnet-h11-cursor-');
     const path = join(dir, 'events', 'cursors.json');
     const a = new CursorStore(path);
     expect(await a.load()).toBe(0);

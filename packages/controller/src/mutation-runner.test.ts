@@ -1,5 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   canonicalHash,
@@ -15,27 +13,18 @@ import {
   type ResolvedDecky,
 } from '@decnet/api';
 import type { Engine } from '@decnet/engine';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { seededRandom } from './clock.js';
 import { dueMutations, mutateDecky, mutatedSpec, mutationExtension, pickServices } from './mutation-runner.js';
+import { scratchDir } from '../../../test-scratch.js';
 
-/** scratch dirs of this file, removed when it ends (a test run leaves nothing behind) */
-const scratchDirs: string[] = [];
-const scratch = (prefix: string): string => {
-  const d = mkdtempSync(prefix);
-  scratchDirs.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of scratchDirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
 
 
 const HOST = 'h11-mut';
 
 /** An engine whose writes go through api's plan simulator, one op at a time. */
 function simEngine(initial: ObservedState): Engine & { state: ObservedState; writes: string[] } {
-  const stateDir = scratch(join(tmpdir(), 'decnet-h11-mut-'));
+  const stateDir = scratchDir('decnet-h11-mut-');
   const e = {
     stateDir,
     state: initial,

@@ -1,22 +1,12 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { AttackerEvent } from '@decnet/api';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { JsonlFileSink, eventsFilePath, rotatedFiles } from './sink-file.js';
 import { StreamSink, fanOut, type EventSink } from './sinks.js';
+import { scratchDir } from '../../../test-scratch.js';
 
-/** scratch dirs of this file, removed when it ends (a test run leaves nothing behind) */
-const scratchDirs: string[] = [];
-const scratch = (prefix: string): string => {
-  const d = mkdtempSync(prefix);
-  scratchDirs.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of scratchDirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
 
 
 const ev = (i: number): AttackerEvent => ({ time: new Date(1_700_000_000_000 + i).toISOString(), decky: 'd1', service: 'ssh', event: 'command', command: `cmd-${i}`.padEnd(40, 'x') });
@@ -24,7 +14,7 @@ const read = (p: string) => (existsSync(p) ? readFileSync(p, 'utf8').split('\n')
 
 describe('JsonlFileSink', () => {
   it('appends one JSON object per line, creating the directory', () => {
-    const dir = scratch(join(tmpdir(), 'decnet-h11-file-'));
+    const dir = scratchDir('decnet-h11-file-');
     const path = eventsFilePath(dir);
     const s = new JsonlFileSink({ path });
     s.write(ev(1));
@@ -34,7 +24,7 @@ describe('JsonlFileSink', () => {
   });
 
   it('rotates by size, keeps `keep` files, loses nothing it kept and never exceeds the limit', async () => {
-    const dir = scratch(join(tmpdir(), 'decnet-h11-rot-'));
+    const dir = scratchDir('decnet-h11-rot-');
     const path = join(dir, 'events.jsonl');
     const lineBytes = Buffer.byteLength(JSON.stringify(ev(0))) + 1;
     const s = new JsonlFileSink({ path, maxBytes: lineBytes * 3, keep: 2 });
@@ -51,7 +41,7 @@ describe('JsonlFileSink', () => {
   });
 
   it('continues an existing file after a restart and counts its size', () => {
-    const dir = scratch(join(tmpdir(), 'decnet-h11-cont-'));
+    const dir = scratchDir('decnet-h11-cont-');
     const path = join(dir, 'e.jsonl');
     const lineBytes = Buffer.byteLength(JSON.stringify(ev(0))) + 1;
     new JsonlFileSink({ path, maxBytes: lineBytes * 2 }).write(ev(0));
@@ -64,7 +54,7 @@ describe('JsonlFileSink', () => {
 
   it('counts an unwritable path as errors without throwing', () => {
     const errors: Error[] = [];
-    const dir = scratch(join(tmpdir(), 'decnet-h11-bad-'));
+    const dir = scratchDir('decnet-h11-bad-');
     writeFileSync(join(dir, 'file'), 'not a directory');
     const s = new JsonlFileSink({ path: join(dir, 'file', 'sub', 'events.jsonl'), onError: (e) => errors.push(e) });
     expect(() => s.write(ev(1))).not.toThrow();

@@ -1,28 +1,17 @@
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import type { AttackerEvent } from '@decnet/api';
 import { JsonlFileSink, eventsFilePath } from '@decnet/controller';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { followCollected, readCollectedEvents } from './events.js';
+import { scratchDir } from '../../../../test-scratch.js';
 
-/** scratch dirs of this file, removed when it ends (a test run leaves nothing behind) */
-const scratchDirs: string[] = [];
-const scratch = (prefix: string): string => {
-  const d = mkdtempSync(prefix);
-  scratchDirs.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of scratchDirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
 
 
 const ev = (i: number, over: Partial<AttackerEvent> = {}): AttackerEvent => ({ time: new Date(1_750_000_000_000 + i * 1000).toISOString(), host: 'h', fleet: 'lab', decky: 'web-01', service: 'ssh', event: 'command', command: `c${i}`, ...over });
 
 describe('the collected stream', () => {
   it('reads rotated files oldest first and applies the filters', async () => {
-    const dir = scratch(join(tmpdir(), 'decnet-h11-cli-'));
+    const dir = scratchDir('decnet-h11-cli-');
     const path = eventsFilePath(dir);
     const one = Buffer.byteLength(JSON.stringify(ev(0))) + 1;
     const sink = new JsonlFileSink({ path, maxBytes: one * 4, keep: 5 });
@@ -42,7 +31,7 @@ describe('the collected stream', () => {
   });
 
   it('-f tails new lines and follows a rotation without losing lines', async () => {
-    const dir = scratch(join(tmpdir(), 'decnet-h11-tail-'));
+    const dir = scratchDir('decnet-h11-tail-');
     const path = eventsFilePath(dir);
     const one = Buffer.byteLength(JSON.stringify(ev(0))) + 1;
     const sink = new JsonlFileSink({ path, maxBytes: one * 3 });
