@@ -1,27 +1,16 @@
 /**
  * GSS-API / SPNEGO (RFC 4178, RFC 2743 framing) as Windows speaks it around NTLMSSP:
- * the server's NegTokenInit2 hint, NegTokenResp replies, and a bounded DER reader that
- * pulls the mech token out of whatever the client sends. Hand-written DER: the
- * structures are tiny and a general ASN.1 library would accept far more than needed.
+ * the server's NegTokenInit2 hint, NegTokenResp replies, and pulling the mech token out of
+ * whatever the client sends, over der.ts's bounded reader and writer (the structures are
+ * tiny; a general ASN.1 library would accept far more than needed).
  */
+import { children, readTlv, tlv, type Tlv } from './der.js';
+
 export const SPNEGO_OID = '1.3.6.1.5.5.2';
 export const NTLMSSP_OID = '1.3.6.1.4.1.311.2.2.10';
 
 const MAX_TOKEN = 64 * 1024;
 const MAX_DEPTH = 8;
-
-// ---- DER writing ----
-function derLen(n: number): Buffer {
-  if (n < 0x80) return Buffer.from([n]);
-  if (n < 0x100) return Buffer.from([0x81, n]);
-  if (n < 0x10000) return Buffer.from([0x82, n >> 8, n & 0xff]);
-  return Buffer.from([0x83, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]);
-}
-
-export function tlv(tag: number, ...content: Buffer[]): Buffer {
-  const body = Buffer.concat(content);
-  return Buffer.concat([Buffer.from([tag]), derLen(body.length), body]);
-}
 
 export function encodeOid(oid: string): Buffer {
   const parts = oid.split('.').map(Number);
@@ -56,45 +45,10 @@ export function buildNegTokenResp(state: 'accept-completed' | 'accept-incomplete
   return tlv(0xa1, tlv(0x30, ...parts));
 }
 
-// ---- DER reading (bounded, never throws) ----
-interface Tlv {
-  tag: number;
-  body: Buffer;
-  next: number;
-}
-
-/** One TLV at `at`; undefined if malformed or truncated. Accepts BER long lengths up to 4 bytes. */
-function readTlv(buf: Buffer, at: number): Tlv | undefined {
-  if (at + 2 > buf.length) return undefined;
-  const tag = buf[at]!;
-  let len = buf[at + 1]!;
-  let p = at + 2;
-  if (len & 0x80) {
-    const n = len & 0x7f;
-    if (n === 0 || n > 4 || p + n > buf.length) return undefined;
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + buf[p + i]!;
-    p += n;
-  }
-  if (p + len > buf.length) return undefined;
-  return { tag, body: buf.subarray(p, p + len), next: p + len };
-}
-
-function children(body: Buffer): Tlv[] {
-  const out: Tlv[] = [];
-  let at = 0;
-  while (at < body.length && out.length < 16) {
-    const t = readTlv(body, at);
-    if (!t) break;
-    out.push(t);
-    at = t.next;
-  }
-  return out;
-}
-
+// ---- reading: der.ts's bounded reader (never throws, undefined on malformed input) ----
 /** Context-tagged [2] OCTET STRING inside a SEQUENCE (mechToken / responseToken). */
 function tokenInSequence(seq: Buffer): Buffer | undefined {
-  for (const c of children(seq)) {
+  for (const c of children(seq, 16)) {
     if (c.tag === 0xa2) {
       const os = readTlv(c.body, 0);
       if (os && os.tag === 0x04) return Buffer.from(os.body);
@@ -145,10 +99,10 @@ export function offeredMechs(buf: Buffer): string[] {
     const inner = oid ? readTlv(outer.body, oid.next) : undefined;
     const seq = inner && inner.tag === 0xa0 ? readTlv(inner.body, 0) : undefined;
     if (!seq || seq.tag !== 0x30) return [];
-    const mt = children(seq.body).find((c) => c.tag === 0xa0);
+    const mt = children(seq.body, 16).find((c) => c.tag === 0xa0);
     const list = mt ? readTlv(mt.body, 0) : undefined;
     if (!list || list.tag !== 0x30) return [];
-    return children(list.body)
+    return children(list.body, 16)
       .filter((c) => c.tag === 0x06)
       .map((c) => decodeOid(c.body));
   } catch {
@@ -179,7 +133,7 @@ export function mechTypesDer(buf: Buffer): Buffer | undefined {
     const inner = oid ? readTlv(outer.body, oid.next) : undefined;
     const seq = inner && inner.tag === 0xa0 ? readTlv(inner.body, 0) : undefined;
     if (!seq || seq.tag !== 0x30) return undefined;
-    const mt = children(seq.body).find((c) => c.tag === 0xa0);
+    const mt = children(seq.body, 16).find((c) => c.tag === 0xa0);
     if (!mt) return undefined;
     const list = readTlv(mt.body, 0);
     return list && list.tag === 0x30 ? Buffer.from(mt.body.subarray(0, list.next)) : undefined;
