@@ -6,11 +6,12 @@
  * source and credentials.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, ROOT, containers, decnetctl, docker, run, tempDir, until, writeManifests, type RunResult } from './lib/cli.js';
+import { ROOT, decnetctl, run, tempDir, type RunResult } from './lib/cli.js';
 import { fleetEvents, type Ev } from './lib/fleet-events.js';
+import { labFleet } from './lib/lab-fleet.js';
 
 const FLEET = 'e2hp';
 const GATEWAY = '10.230.0.1';
@@ -92,34 +93,9 @@ const cred = (principal: string, secret: string) => ({ principal, secret, secret
 const out = (r: RunResult) => `${r.stdout}\n${r.stderr}`;
 const sshOpts = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'PubkeyAuthentication=no', '-o', 'ConnectTimeout=10', '-o', 'NumberOfPasswordPrompts=1'];
 
-let dir = '';
-
-beforeAll(async () => {
-  if (!existsSync(join(ROOT, 'packages/cli/dist'))) throw new Error(`${CLI} needs a build first: npx turbo run build`);
-  const missing = [];
-  for (const c of CLIENTS) if ((await run('sh', ['-c', `command -v ${c}`])).code !== 0) missing.push(c);
-  if (missing.length > 0) throw new Error(`missing stock clients ${missing.join(', ')}: run bash scripts/test-deps.sh`);
-  if ((await run('docker', ['image', 'inspect', IMAGE])).code !== 0) {
-    const b = await run('bash', [join(ROOT, 'scripts/build-runtime-base.sh'), IMAGE], { timeoutMs: 600_000 });
-    if (b.code !== 0) throw new Error(`cannot build ${IMAGE}: ${b.stderr}`);
-  }
-  await ctl(['delete', 'fleet', FLEET]); // leftovers of an interrupted run
-  dir = writeManifests({ 'fleet.yaml': MANIFEST });
-  const r = await ctl(['apply', '-f', dir, '-o', 'json'], 600_000);
-  if (r.code !== 0) throw new Error(`apply failed (${r.code}): ${r.stdout}\n${r.stderr}`);
-  expect(JSON.parse(r.stdout).ok).toBe(true);
-  // Running is not listening yet: every service announces service_start once its ports are bound
-  const services = (await containers(`com.decnet.fleet=${FLEET}`)).filter((c) => c.labels['com.decnet.role'] === 'service');
-  expect(services).toHaveLength(8);
-  for (const c of services) await until(async () => (await docker('logs', c.name)).includes('"event":"service_start"'), 30_000);
-}, 900_000);
-
-afterAll(async () => {
-  const r = await ctl(['delete', 'fleet', FLEET]);
-  if (dir) rmSync(dir, { recursive: true, force: true });
-  const left = (await docker('ps', '-aq', '--filter', `label=com.decnet.fleet=${FLEET}`)).trim();
-  if (r.code !== 0 || left) throw new Error(`cleanup of ${FLEET} failed: ${r.stderr} ${left}`);
-}, 120_000);
+const fleet = labFleet(ctl, FLEET, MANIFEST, { clients: CLIENTS, image: IMAGE, services: 8 });
+beforeAll(() => fleet.up(), 900_000);
+afterAll(() => fleet.down(), 300_000);
 
 describe('honeypot services against stock clients from the lab namespace', () => {
   it('ssh: the configured banner, a users login runs uname with the persona kernel, both logged', async () => {

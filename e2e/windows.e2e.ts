@@ -7,11 +7,12 @@
  * an analyst can crack (NetNTLMv2 recomputed from the known password) or read.
  * One fleet (e2win, 10.229.0.0/24), applied once; host id e2e-windows.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, ROOT, containers, decnetctl, docker, run, tempDir, until, writeManifests, type RunResult } from './lib/cli.js';
+import { ROOT, containers, decnetctl, docker, run, tempDir, type RunResult } from './lib/cli.js';
 import { fleetEvents, type Ev } from './lib/fleet-events.js';
+import { labFleet } from './lib/lab-fleet.js';
 import { netntlmv2Matches } from './lib/ntlm.js';
 
 const FLEET = 'e2win';
@@ -74,28 +75,9 @@ async function expectCrackable(decky: string, service: string, principal: string
   return ev;
 }
 
-let dir = '';
-
-beforeAll(async () => {
-  if (!existsSync(join(ROOT, 'packages/cli/dist'))) throw new Error(`${CLI} needs a build first: npx turbo run build`);
-  const missing = [];
-  for (const c of CLIENTS) if ((await run('sh', ['-c', `command -v ${c}`])).code !== 0) missing.push(c);
-  if (missing.length > 0) throw new Error(`missing stock clients ${missing.join(', ')}: run bash scripts/test-deps.sh`);
-  await ctl(['delete', 'fleet', FLEET]); // leftovers of an interrupted run
-  dir = writeManifests({ 'fleet.yaml': MANIFEST });
-  const r = await ctl(['apply', '-f', dir, '-o', 'json'], 600_000);
-  if (r.code !== 0) throw new Error(`apply failed (${r.code}): ${r.stdout}\n${r.stderr}`);
-  const services = (await containers(`com.decnet.fleet=${FLEET}`)).filter((c) => c.labels['com.decnet.role'] === 'service');
-  expect(services).toHaveLength(7);
-  for (const c of services) await until(async () => (await docker('logs', c.name)).includes('"event":"service_start"'), 60_000);
-}, 900_000);
-
-afterAll(async () => {
-  const r = await ctl(['delete', 'fleet', FLEET]);
-  if (dir) rmSync(dir, { recursive: true, force: true });
-  const left = (await docker('ps', '-aq', '--filter', `label=com.decnet.fleet=${FLEET}`)).trim();
-  if (r.code !== 0 || left) throw new Error(`cleanup of ${FLEET} failed: ${r.stderr} ${left}`);
-}, 300_000);
+const fleet = labFleet(ctl, FLEET, MANIFEST, { clients: CLIENTS, image: IMAGE, services: 7 });
+beforeAll(() => fleet.up(), 900_000);
+afterAll(() => fleet.down(), 300_000);
 
 describe('idle cost', () => {
   it('each Windows service container idles well under its memory limit (recorded in BENCHMARKS.md)', async () => {
