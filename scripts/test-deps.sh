@@ -5,7 +5,10 @@ set -euo pipefail
 pkgs=(iproute2 iputils-ping busybox-static redis-server redis-tools openssh-client sshpass curl
       default-mysql-client swaks netcat-openbsd ftp telnet procps
       nmap smbclient samba-common-bin nbtscan python3-impacket ldap-utils freerdp2-x11
-      dnsutils python3-dnspython xvfb xauth)
+      dnsutils python3-dnspython xvfb xauth
+      postgresql-client python3-pymongo docker.io openssl)
+# kubectl: Debian's kubernetes-client, unless a kubectl is already installed (its package owns /usr/bin/kubectl)
+command -v kubectl >/dev/null || pkgs+=(kubernetes-client)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

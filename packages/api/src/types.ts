@@ -186,4 +186,9 @@ export interface ServiceRuntimeConfig {
   config: Record<string, ConfigValue>;
   /** the decky's persona (packages/api persona.ts), the same for every service of the decky */
   persona?: Persona;
+  /**
+   * TLS identities made for the decky at apply time, by certificate style (PEM; kept in
+   * the state dir so a decky shows the same certificate across restarts)
+   */
+  tls?: Record<string, { cert: string; key: string }>;
 }

@@ -31,7 +31,11 @@ export function parseRuntimeConfig(raw: unknown, source = 'service config'): Ser
   const hostname = typeof raw['hostname'] === 'string' && raw['hostname'] ? raw['hostname'] : (raw['decky'] as string);
   const persona = raw['persona'];
   if (persona !== undefined && (!isObj(persona) || typeof persona['netbiosName'] !== 'string' || typeof persona['hostname'] !== 'string')) throw bad('"persona" must be a persona object');
+  const tlsIds = raw['tls'];
+  if (tlsIds !== undefined && (!isObj(tlsIds) || !Object.values(tlsIds).every((v) => isObj(v) && typeof v['cert'] === 'string' && typeof v['key'] === 'string')))
+    throw bad('"tls" must map certificate styles to {cert, key}');
   return {
+    ...(tlsIds !== undefined ? { tls: tlsIds as ServiceRuntimeConfig['tls'] } : {}),
     decky: raw['decky'] as string,
     fleet: typeof raw['fleet'] === 'string' ? raw['fleet'] : '',
     service: raw['service'] as string,

@@ -64,6 +64,7 @@ export async function startFromConfig(cfg: ServiceRuntimeConfig, opts: RunnerOpt
     persona: cfg.persona ?? resolvePersona({ hostname: cfg.hostname, nmapOS: 'linux', services: [{ name: cfg.service, config: cfg.config }] }),
     ports: cfg.ports,
     config: cfg.config,
+    ...(cfg.tls ? { tls: cfg.tls } : {}),
     quarantineDir: quarantineDir(opts.env ?? process.env),
     bindHost: opts.bindHost ?? '0.0.0.0',
     emit,

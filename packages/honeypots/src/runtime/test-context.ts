@@ -38,7 +38,17 @@ export function makeTestContext(
   service: string,
   config: Record<string, ConfigValue> = {},
   ports: ServicePort[] = [{ port: 0, proto: 'tcp' }],
-  opts: { decky?: string; hostname?: string; nmapOS?: OsProfileName; persona?: Persona; otherServices?: { name: string; config: Record<string, ConfigValue> }[] } = {},
+  opts: {
+    decky?: string;
+    hostname?: string;
+    nmapOS?: OsProfileName;
+    persona?: Persona;
+    otherServices?: { name: string; config: Record<string, ConfigValue> }[];
+    /** keep the catalogue port numbers in ctx.ports but bind ephemeral ports (running.ports has the real ones) */
+    ephemeral?: boolean;
+    /** apply-time TLS identities by style */
+    tls?: Record<string, { cert: string; key: string }>;
+  } = {},
 ): TestContext {
   const events: AttackerEvent[] = [];
   const logs: TestContext['logs'] = [];
@@ -68,6 +78,8 @@ export function makeTestContext(
     persona,
     ports,
     config,
+    ...(opts.ephemeral ? { listenPort: () => 0 } : {}),
+    ...(opts.tls ? { tls: opts.tls } : {}),
     quarantineDir,
     bindHost: '127.0.0.1',
     emit,

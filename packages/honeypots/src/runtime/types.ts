@@ -10,6 +10,8 @@ export interface ConnInfo {
   src_ip: string;
   src_port: number;
   dst_port: number;
+  /** set on connections to an implicit-TLS port */
+  tls?: boolean;
 }
 
 export type EmitFields = Omit<AttackerEvent, 'time' | 'decky' | 'service'> & { event: string };
@@ -25,6 +27,10 @@ export interface ServiceContext {
   persona: Persona;
   /** persona config, coerced, including secret values (read from the mounted file) */
   config: Record<string, ConfigValue>;
+  /** TLS identities made at apply time, by certificate style (runtime/tls.ts serviceSecureContext) */
+  tls?: Record<string, { cert: string; key: string }>;
+  /** the port to bind for a catalogue port (tests: 0 for an ephemeral one); default the port itself */
+  listenPort?: (p: ServicePort) => number;
   /** directory for captured uploads/mail (size-capped by the service), may be a tmpfs */
   quarantineDir: string;
   /** bind address, "0.0.0.0" in containers, "127.0.0.1" in tests */

@@ -112,7 +112,7 @@ export async function startUdpService(ctx: ServiceContext, onMessage: UdpHandler
         ctx.log('udp handler threw', { err: String(err) });
       }
     });
-    ports.push(await bindUdp(sock, ctx.bindHost, p.port));
+    ports.push(await bindUdp(sock, ctx.bindHost, ctx.listenPort?.(p) ?? p.port));
     sockets.push(sock);
     const group = opts.multicastGroup?.(p);
     if (group) joinGroup(ctx, sock, group);

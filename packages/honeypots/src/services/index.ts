@@ -9,7 +9,7 @@ import type { ServiceModule } from '../runtime/types.js';
 import { sshService } from './ssh/ssh.js';
 import { telnetService } from './telnet/telnet.js';
 import { ftpService } from './ftp/ftp.js';
-import { httpService } from './http/http.js';
+import { httpService, httpsService } from './http/http.js';
 import { smtpService } from './smtp/smtp.js';
 import { pop3Service } from './pop3/pop3.js';
 import { redisService } from './redis/redis.js';
@@ -28,6 +28,7 @@ export const registry: Record<string, ServiceModule> = {
   telnet: telnetService,
   ftp: ftpService,
   http: httpService,
+  https: httpsService,
   smtp: smtpService,
   // smtp_relay personas get the same capture-only server: a honeypot never relays
   smtp_relay: smtpService,
