@@ -52,12 +52,20 @@ const httpConfig: ConfigSchema = {
 const smtpConfig: ConfigSchema = {
   smtp_banner: str('220 greeting banner', 'mail.example.com ESMTP Postfix (Debian/GNU)'),
   smtp_mta: str('MTA name shown in replies', 'Postfix'),
+  tls_cert: { type: 'textarea', description: 'PEM certificate for STARTTLS (b64: prefix for base64)' },
+  tls_key: { type: 'secret', description: 'PEM private key of tls_cert' },
 };
 
 /** An operator's certificate for a TLS port (default: one generated as the product makes it). */
 const tlsConfig: ConfigSchema = {
   tls_cert: { type: 'textarea', description: 'PEM certificate (b64: prefix for base64)' },
   tls_key: { type: 'secret', description: 'PEM private key of tls_cert' },
+};
+
+const mailboxConfig: ConfigSchema = {
+  users: str('accepted logins, user:pass,... (empty: every login fails); they see a small fake mailbox'),
+  tls_cn: str('common name of the certificate (default: the host name)'),
+  ...tlsConfig,
 };
 
 const defs: ServiceDef[] = [
@@ -90,15 +98,20 @@ const defs: ServiceDef[] = [
     },
     description: 'SMTP open-relay bait',
   },
-  { name: 'pop3', ports: tcp(110, 995), config: {}, description: 'POP3 server' },
-  { name: 'imap', ports: tcp(143, 993), config: {}, description: 'IMAP server' },
+  { name: 'pop3', ports: tcp(110, 995), config: mailboxConfig, description: 'POP3 server (STLS on 110, TLS on 995)' },
+  { name: 'imap', ports: tcp(143, 993), config: mailboxConfig, description: 'IMAP server (STARTTLS on 143, TLS on 993)' },
   {
     name: 'mysql',
     ports: tcp(3306),
     config: { mysql_version: str('server version', '8.0.36'), mysql_banner: str('full handshake version string') },
     description: 'MySQL server',
   },
-  { name: 'postgres', ports: tcp(5432), config: { pg_version: str('server version', '15.6') }, description: 'PostgreSQL server' },
+  {
+    name: 'postgres',
+    ports: tcp(5432),
+    config: { pg_version: str('server version (md5 logins up to 13, scram-sha-256 from 14)', '15.6'), ...tlsConfig },
+    description: 'PostgreSQL server',
+  },
   {
     name: 'mssql',
     ports: tcp(1433),
@@ -172,8 +185,18 @@ const defs: ServiceDef[] = [
     description: 'SIP VoIP server',
   },
   { name: 'mqtt', ports: tcp(1883), config: { mqtt_version: str('broker version', 'mosquitto version 2.0.18') }, description: 'MQTT broker' },
-  { name: 'k8s', ports: tcp(6443, 8080), config: { k8s_version: str('gitVersion', 'v1.28.6') }, description: 'Kubernetes API server' },
-  { name: 'docker_api', ports: tcp(2375, 2376), config: { docker_version: str('engine version', '24.0.7') }, description: 'Docker Engine API' },
+  {
+    name: 'k8s',
+    ports: tcp(6443, 8080),
+    config: { k8s_version: str('gitVersion', 'v1.28.6'), ...tlsConfig },
+    description: 'Kubernetes API server (TLS on 6443)',
+  },
+  {
+    name: 'docker_api',
+    ports: tcp(2375, 2376),
+    config: { docker_version: str('engine version', '24.0.7'), ...tlsConfig },
+    description: 'Docker Engine API (plain on 2375, TLS on 2376)',
+  },
   {
     name: 'dns',
     ports: [...udp(53), ...tcp(53)],

@@ -60,8 +60,8 @@ describe('coerceServiceConfig', () => {
     expect(coerceServiceConfig('ftp', { banner: 'x', motd: 'y' }, SERVICE_CATALOG['ftp']!.config).problems).toEqual([
       { key: 'motd', message: 'unknown key "motd" for service ftp; known keys: banner' },
     ]);
-    expect(coerceServiceConfig('pop3', { banner: 'x' }, SERVICE_CATALOG['pop3']!.config).problems).toEqual([
-      { key: 'banner', message: 'service pop3 takes no persona config (got key "banner")' },
+    expect(coerceServiceConfig('llmnr', { banner: 'x' }, SERVICE_CATALOG['llmnr']!.config).problems).toEqual([
+      { key: 'banner', message: 'service llmnr takes no persona config (got key "banner")' },
     ]);
   });
 

@@ -15,12 +15,27 @@ export const EVENT_TYPES = [
   'upload_attempt',
   'mail',
   'name_query',
+  'tls_handshake',
   'service_start',
   'decky_mutated',
   'error',
 ] as const;
 
-export const SECRET_KINDS = ['plaintext', 'http_basic', 'http_form', 'mysql_native', 'netntlmv2', 'netntlmv1', 'ssh_key', 'none'] as const;
+export const SECRET_KINDS = [
+  'plaintext',
+  'http_basic',
+  'http_form',
+  'bearer_token',
+  'mysql_native',
+  'postgres_md5',
+  'postgres_scram',
+  'mongodb_scram',
+  'netntlmv2',
+  'netntlmv1',
+  'ssh_key',
+  'x509_client_cert',
+  'none',
+] as const;
 
 export const attackerEventSchema = z
   .object({

@@ -1,4 +1,5 @@
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { X509Certificate } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,6 +44,7 @@ describe('prepareServiceFiles', () => {
       ports: svc.ports,
       config: { smtp_banner: 'ESMTP', relay_password: 'hunter2' },
       persona: expect.objectContaining({ hostname: spec.hostname, os: spec.nmapOS }),
+      tls: { 'debian-snakeoil': { cert: expect.stringContaining('-----BEGIN CERTIFICATE'), key: expect.stringContaining('PRIVATE KEY') } },
     });
     expect((await stat(path)).mode & 0o777).toBe(0o644);
     expect((await stat(join(dir, 'config/lab'))).mode & 0o777).toBe(0o700);
@@ -60,6 +62,52 @@ describe('prepareServiceFiles', () => {
   });
   it('writes nothing for a base container', async () => {
     expect(await prepareServiceFiles(dir, { ...op, role: 'base', container: { role: 'base', image: 'i', hostname: 'h', network: 'n', ip: '1.2.3.4', sysctls: {} } })).toBe('');
+  });
+});
+
+describe('TLS identities made at apply time', () => {
+  const opFor = (service: string, config: Record<string, string> = {}, decky = 'web-01'): CreateContainerOp => {
+    const s = makeService(service, { config });
+    const sp = makeDecky(decky, 'lab', { services: [s] });
+    return {
+      ...op,
+      decky,
+      service,
+      name: `lab-${decky}-${service}`,
+      container: { role: 'service', image: 'x', baseName: `lab-${decky}`, service: s, hasSecrets: false },
+      spec: sp,
+    };
+  };
+  const read = async (path: string) => JSON.parse(await readFile(path, 'utf8'));
+
+  it('keeps one certificate per decky and request: the same across re-applies, shared by services the product shares it with', async () => {
+    const [a, b] = await Promise.all([prepareServiceFiles(dir, opFor('https')), prepareServiceFiles(dir, opFor('imap'))]);
+    const https = (await read(a)).tls['debian-snakeoil'];
+    expect((await read(b)).tls['debian-snakeoil'].cert).toBe(https.cert);
+    const again = await read(await prepareServiceFiles(dir, opFor('https')));
+    expect(again.tls['debian-snakeoil'].cert).toBe(https.cert);
+    const x = new X509Certificate(https.cert);
+    expect(x.subject).toBe(`CN=${(await read(a)).persona.fqdn}`);
+    const files = await readdir(join(dir, 'config/lab/web-01/tls'));
+    expect(files).toHaveLength(1);
+    expect((await stat(join(dir, 'config/lab/web-01/tls', files[0]!))).mode & 0o777).toBe(0o600);
+  });
+
+  it('makes a new one when the names change, none for services without TLS or with the operator certificate', async () => {
+    const named = await read(await prepareServiceFiles(dir, opFor('https', { tls_cn: 'portal.example.com' })));
+    expect(new X509Certificate(named.tls['debian-snakeoil'].cert).subject).toBe('CN=portal.example.com');
+    expect((await read(await prepareServiceFiles(dir, opFor('ssh')))).tls).toBeUndefined();
+    const own = named.tls['debian-snakeoil'];
+    const withOwn = opFor('https', { tls_cert: own.cert, tls_key: own.key }, 'web-02');
+    expect((await read(await prepareServiceFiles(dir, withOwn))).tls).toBeUndefined();
+  });
+
+  it("puts the decky's address in the Kubernetes apiserver certificate", async () => {
+    const k = opFor('k8s', {}, 'cp-01');
+    const content = await read(await prepareServiceFiles(dir, k));
+    const x = new X509Certificate(content.tls['kubeadm-apiserver'].cert);
+    expect(x.subjectAltName).toContain(`IP Address:${k.spec.ip}`);
+    expect(x.issuer).toBe('CN=kubernetes');
   });
 });
 

@@ -4,9 +4,13 @@
  * right before the container is created.
  */
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
 import { DecnetError, type SecretBundle, type ServiceRuntimeConfig } from '@decnet/api';
+import type { CertRequest, TlsIdentity } from '@decnet/honeypots/tls-cert';
+
+// node-forge is loaded only when a certificate is planned (not on every CLI start)
+const certs = () => import('@decnet/honeypots/tls-cert');
 import type { CreateContainerOp } from './engine.js';
 import { serviceRuntimeConfig } from './mappers.js';
 import { quarantinePath, serviceConfigPath } from './paths.js';
@@ -71,6 +75,8 @@ async function writeServiceFiles(stateDir: string, op: CreateContainerOp, secret
   const content = serviceRuntimeConfig(op, await resolveSecrets(path, op, secrets));
   // parents are root-only; the file itself must be readable by the service's user
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const tls = await applyTimeIdentity(dirname(path), op, content);
+  if (tls) content.tls = tls;
   const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
   await writeFile(tmp, JSON.stringify(content, null, 2) + '\n', { mode: 0o644 });
   await chmod(tmp, 0o644);
@@ -79,4 +85,51 @@ async function writeServiceFiles(stateDir: string, op: CreateContainerOp, secret
   await mkdir(q, { recursive: true, mode: 0o700 });
   await chmod(q, 0o777);
   return path;
+}
+
+const isPem = (v: unknown) => typeof v === 'string' && v.includes('-----BEGIN');
+
+/**
+ * The certificate the service presents, made once per decky and request (style and
+ * names) and kept in `<decky config dir>/tls/`: a decky shows the same certificate
+ * across restarts and healing, and services of one decky that the real product
+ * would give the same certificate (Debian's snakeoil for Apache, Dovecot, Postfix,
+ * PostgreSQL) share it. None when the operator gave tls_cert/tls_key.
+ */
+async function applyTimeIdentity(deckyDir: string, op: CreateContainerOp, content: ServiceRuntimeConfig): Promise<Record<string, TlsIdentity> | undefined> {
+  if (isPem(content.config['tls_cert']) && isPem(content.config['tls_key'])) return undefined;
+  if (!content.persona) return undefined;
+  const request = (await certs()).certRequestFor(content.service, content.persona, content.config, op.spec.ip);
+  if (!request) return undefined;
+  return { [request.style]: await keptIdentity(join(deckyDir, 'tls'), request) };
+}
+
+/** Identities being made, by file: services of one decky prepared at once share one. */
+const making = new Map<string, Promise<TlsIdentity>>();
+
+async function keptIdentity(dir: string, request: CertRequest): Promise<TlsIdentity> {
+  const key = (await certs()).requestKey(request);
+  const file = join(dir, `${request.style}-${createHash('sha256').update(key).digest('hex').slice(0, 12)}.json`);
+  let p = making.get(file);
+  if (!p) {
+    p = readOrMake(file, key, request).finally(() => making.delete(file));
+    making.set(file, p);
+  }
+  return p;
+}
+
+async function readOrMake(file: string, key: string, request: CertRequest): Promise<TlsIdentity> {
+  const dir = dirname(file);
+  try {
+    const kept = JSON.parse(await readFile(file, 'utf8')) as { request?: string; cert?: unknown; key?: unknown };
+    if (kept.request === key && isPem(kept.cert) && isPem(kept.key)) return { cert: kept.cert as string, key: kept.key as string };
+  } catch {
+    /* none yet, or unreadable: make one */
+  }
+  const made = (await certs()).selfSignedIdentity(request);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(tmp, JSON.stringify({ request: key, ...made }) + '\n', { mode: 0o600 });
+  await rename(tmp, file);
+  return made;
 }

@@ -10,7 +10,8 @@ import { createFrameReader } from '../../runtime/frames.js';
 import { safeWrite } from '../../runtime/limits.js';
 import { startTcpService } from '../../runtime/tcp.js';
 import type { ConnInfo, EmitFields, RunningService, ServiceContext, ServiceModule } from '../../runtime/types.js';
-import { tlsIdentityFor } from '../../protocols/tls-cert.js';
+import { certRequestFor } from '../../protocols/tls-cert.js';
+import { serviceIdentity } from '../../runtime/tls.js';
 import { ldapFrameLength, MAX_MESSAGE } from './ldap-codec.js';
 import { LdapSession, type SessionOutput } from './ldap-session.js';
 
@@ -18,7 +19,7 @@ import { LdapSession, type SessionOutput } from './ldap-session.js';
 const IMPLICIT_TLS_PORTS = new Set([636, 3269]);
 
 function secureContext(ctx: ServiceContext): tls.SecureContext {
-  const id = tlsIdentityFor(ctx.config, { cn: ctx.persona.fqdn, style: 'windows-ldaps' });
+  const id = serviceIdentity(ctx, certRequestFor('ldap', ctx.persona, ctx.config)!);
   return tls.createSecureContext({ cert: id.cert, key: id.key, minVersion: 'TLSv1' });
 }
 

@@ -9,17 +9,17 @@
  * in its Client Info PDU. tls_cert/tls_key (PEM) replace the generated certificate.
  */
 import type { Socket } from 'node:net';
-import { Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
 import { safeWrite } from '../../runtime/limits.js';
 import { startTcpService } from '../../runtime/tcp.js';
 import type { RunningService, ServiceContext, ServiceModule } from '../../runtime/types.js';
-import { tlsIdentityFor, type TlsIdentity } from '../../protocols/tls-cert.js';
+import { certRequestFor, type TlsIdentity } from '../../protocols/tls-cert.js';
+import { replay, serviceIdentity } from '../../runtime/tls.js';
 import { RdpSession, type Step } from './rdp-session.js';
 
 /** the name TermService puts in its self-signed certificate: the FQDN when joined, else the computer name */
 export function rdpCertName(ctx: ServiceContext): string {
-  return ctx.persona.joined ? ctx.persona.fqdn : ctx.persona.netbiosName;
+  return certRequestFor('rdp', ctx.persona, ctx.config)!.cn;
 }
 
 /** Schannel on Windows 10 / Server 2019 offers TLS 1.2 at most; 1.3 came with Server 2022 and Windows 11. */
@@ -41,39 +41,12 @@ function tlsOptions(ctx: ServiceContext, id: TlsIdentity) {
  * A duplex over `socket` that first yields `prefix`: bytes already read off the socket
  * (a ClientHello that came first, in the Direct Approach) which TLS must still see.
  */
-function withPrefix(socket: Socket, prefix: Buffer): Duplex {
-  const inner = new Duplex({
-    read() {
-      socket.resume();
-    },
-    write(chunk: Buffer, _enc, cb) {
-      if (socket.destroyed) return cb();
-      socket.write(chunk, () => cb());
-    },
-    final(cb) {
-      socket.end();
-      cb();
-    },
-    destroy(err, cb) {
-      socket.destroy();
-      cb(err);
-    },
-  });
-  inner.push(prefix);
-  socket.on('data', (d: Buffer) => {
-    if (!inner.push(d)) socket.pause();
-  });
-  socket.once('end', () => inner.push(null));
-  socket.once('close', () => inner.destroy());
-  return inner;
-}
-
 export const rdpService: ServiceModule = {
   name: 'rdp',
   async start(ctx: ServiceContext): Promise<RunningService> {
     const nla = ctx.config['nla'] !== false && ctx.config['nla'] !== 'false';
     // generated once per process (slow), shared by every connection
-    const identity = tlsIdentityFor(ctx.config, { cn: rdpCertName(ctx), style: 'windows-rdp' });
+    const identity = serviceIdentity(ctx, certRequestFor('rdp', ctx.persona, ctx.config)!);
     return startTcpService(
       ctx,
       (socket, info) => {
@@ -92,7 +65,7 @@ export const rdpService: ServiceModule = {
         const onPlain = (chunk: Buffer) => perform(session.feed(chunk));
         const startTls = (prefix?: Buffer) => {
           socket.off('data', onPlain);
-          const tls = new TLSSocket(prefix ? withPrefix(socket, prefix) : socket, tlsOptions(ctx, identity));
+          const tls = new TLSSocket(prefix ? replay(socket, prefix) : socket, tlsOptions(ctx, identity));
           out = tls;
           tls.on('error', (err) => {
             ctx.log('tls error', { err: err.message });
