@@ -20,6 +20,7 @@ import { ldapService } from './ldap/ldap.js';
 import { rdpService } from './rdp/rdp.js';
 import { genericService } from './generic/generic.js';
 import { smbService } from './smb/smb.js';
+import { imapService } from './imap/imap.js';
 // --- end imports ---
 
 export const registry: Record<string, ServiceModule> = {
@@ -41,6 +42,7 @@ export const registry: Record<string, ServiceModule> = {
   rdp: rdpService,
   generic: genericService,
   smb: smbService,
+  imap: imapService,
   // --- end entries ---
 };
 

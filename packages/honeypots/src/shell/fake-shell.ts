@@ -8,6 +8,7 @@ import type { ConfigValue } from '@decnet/api';
 import type { EmitFields, ServiceContext } from '../runtime/types.js';
 import { createFakeFs, homeOf, longListing, uidOf, type FakeFs } from './fake-fs.js';
 import { MAX_SHELL_LINE, parseShellLine } from './fake-shell-parse.js';
+import { parseAccounts } from '../runtime/accounts.js';
 
 export const DEFAULT_KERNEL = '5.15.0-91-generic';
 export const DEFAULT_SSH_VERSION = 'SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.6';
@@ -24,15 +25,7 @@ export interface ShellPersona {
 
 /** Parse `user:pass,user2:pass2` (or a list of `user:pass`); the password may contain ':'. */
 export function parseUsers(v: ConfigValue | undefined): Map<string, string> {
-  const items = Array.isArray(v) ? v : String(v ?? '').split(',');
-  const users = new Map<string, string>();
-  for (const raw of items) {
-    const item = raw.trim();
-    const i = item.indexOf(':');
-    if (i <= 0) continue;
-    users.set(item.slice(0, i), item.slice(i + 1));
-  }
-  return users;
+  return new Map(parseAccounts(v).map((a) => [a.user, a.pass]));
 }
 
 export function shellPersona(ctx: Pick<ServiceContext, 'config' | 'hostname'>): ShellPersona {

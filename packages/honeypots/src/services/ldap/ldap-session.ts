@@ -34,6 +34,7 @@ import {
 } from './ldap-codec.js';
 import { dcNames, rootDse, selectAttributes } from './rootdse.js';
 import { digestChallenge, parseDirectives } from './sasl-digest.js';
+import { accountMap, type Account } from '../../runtime/accounts.js';
 
 export const OID_STARTTLS = '1.3.6.1.4.1.1466.20037';
 export const OID_WHOAMI = '1.3.6.1.4.1.4203.1.11.3';
@@ -75,16 +76,8 @@ export interface SessionOptions {
 }
 
 /** `user:pass,user2:pass2` -> map of lower-cased user -> password. */
-export function parseUsers(v: unknown): Map<string, { user: string; pass: string }> {
-  const out = new Map<string, { user: string; pass: string }>();
-  if (typeof v !== 'string') return out;
-  for (const item of v.split(',')) {
-    const i = item.indexOf(':');
-    if (i <= 0) continue;
-    const user = item.slice(0, i).trim();
-    out.set(user.toLowerCase(), { user, pass: item.slice(i + 1) });
-  }
-  return out;
+export function parseUsers(v: unknown): Map<string, Account> {
+  return accountMap(v);
 }
 
 /** The account name in a bind name as clients send it: DOMAIN\user, user@domain, CN=user,..., or user. */

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { accountMap } from '../../runtime/accounts.js';
 import { makeTestContext, type TestContext } from '../../runtime/test-context.js';
 import type { RunningService } from '../../runtime/types.js';
 import { hasBinary, RawClient, run } from '../../runtime/test-util.js';
@@ -68,7 +69,8 @@ describe('Pop3Session', () => {
     const l = feed(s, Buffer.from('pw\x01').toString('base64'));
     expect(l.events[0]).toMatchObject({ principal: 'dave', secret: 'pw\\x01', secret_b64: Buffer.from('pw\x01').toString('base64') });
     const a = feed(s, 'APOP mrose c4c9334bac560ecc979e58001b3e22fb');
-    expect(a.events[1]).toMatchObject({ principal: 'mrose', secret_kind: 'apop', secret: 'c4c9334bac560ecc979e58001b3e22fb' });
+    expect(a.events[1]).toMatchObject({ principal: 'mrose', auth_method: 'APOP', secret: 'c4c9334bac560ecc979e58001b3e22fb' });
+    expect(a.replies).toEqual(['-ERR Unknown command.']);
     expect(feed(s, 'PASS x').replies).toEqual(['-ERR No username given.']);
   });
 
@@ -90,7 +92,65 @@ describe('Pop3Session', () => {
           for (const r of out.replies) expect(r.length).toBeLessThan(200);
         }
       }),
-      { numRuns: 2000 },
+      { numRuns: 10_000, seed: 110 },
     );
   });
+
+  it('fuzz: an accepted login and protocol-shaped lines never throw', () => {
+    const cmd = fc.constantFrom('USER alice', 'PASS Winter2026!', 'STAT', 'LIST', 'LIST 2', 'UIDL', 'RETR 1', 'TOP 2 3', 'TOP 1 x', 'DELE 1', 'RSET', 'RETR 99', 'NOOP', 'CAPA', 'STLS', 'AUTH PLAIN', 'QUIT');
+    fc.assert(
+      fc.property(fc.array(fc.oneof(cmd, fc.string({ maxLength: 80 })), { maxLength: 30 }), (lines) => {
+        const s = new Pop3Session('x', { accounts: accountMap('alice:Winter2026!'), persona: { hostname: 'mail-01', dnsDomain: '', fqdn: 'mail-01' }, starttls: true });
+        for (const l of lines) {
+          const out = s.onLine(Buffer.from(l));
+          for (const r of out.replies) expect(r.length).toBeLessThan(8192);
+        }
+      }),
+      { numRuns: 10_000, seed: 995 },
+    );
+  });
+});
+
+describe('pop3 maildrop and TLS', () => {
+  let tt: TestContext;
+  let s2: RunningService;
+  let plain: number;
+  let secure: number;
+  beforeAll(async () => {
+    tt = makeTestContext('pop3', { users: 'alice:Winter2026!' }, [{ port: 110, proto: 'tcp' }, { port: 995, proto: 'tcp' }], { ephemeral: true, hostname: 'mail-01' });
+    s2 = await pop3Service.start(tt.ctx);
+    [plain, secure] = s2.ports as [number, number];
+  });
+  afterAll(async () => {
+    await s2.close();
+    tt.cleanup();
+  });
+
+  it.skipIf(!hasBinary('curl'))('curl pop3s:// lists and retrieves the fake mail of an accepted user', async () => {
+    const list = await run('curl', ['-sS', '-k', '--max-time', '10', '-u', 'alice:Winter2026!', `pop3s://127.0.0.1:${secure}/`]);
+    expect(list.stderr).toBe('');
+    expect(list.stdout.trim().split(/\r?\n/)).toHaveLength(4);
+    const msg = await run('curl', ['-sS', '-k', '--max-time', '10', '-u', 'alice:Winter2026!', `pop3s://127.0.0.1:${secure}/3`]);
+    expect(msg.stdout).toContain('Subject: Re: reporting database');
+    expect(msg.stdout).toContain('postgresql://report_ro:');
+    const ev = await tt.waitFor((e) => e.event === 'auth_attempt' && e.success === true);
+    expect(ev).toMatchObject({ principal: 'alice', tls: true });
+    await tt.waitFor((e) => e.event === 'command' && e.command === 'RETR' && Array.isArray(e.read_uids));
+    const conn = await tt.waitFor((e) => e.event === 'connection' && e.tls === true);
+    expect(conn['ja3_hash']).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it.skipIf(!hasBinary('curl'))('STLS upgrade, then a refused login is captured', async () => {
+    const r = await run('curl', ['-sS', '-k', '--ssl-reqd', '--max-time', '10', '-u', 'eve:letmein', `pop3://127.0.0.1:${plain}/`]);
+    expect(r.code).not.toBe(0);
+    await tt.waitFor((e) => e.event === 'tls_handshake' && e.starttls === true);
+    const ev = await tt.waitFor((e) => e.event === 'auth_attempt' && e.principal === 'eve');
+    expect(ev).toMatchObject({ secret: 'letmein', tls: true, success: false });
+  }, 20_000);
+
+  it.skipIf(!hasBinary('nmap'))('nmap -sV says Dovecot pop3d on both ports', async () => {
+    const r = await run('nmap', ['-sV', '-Pn', '-n', '-p', `${plain},${secure}`, '127.0.0.1'], { timeoutMs: 120_000 });
+    expect(r.stdout).toMatch(new RegExp(`${plain}/tcp\\s+open\\s+pop3\\s+Dovecot pop3d`));
+    expect(r.stdout).toMatch(new RegExp(`${secure}/tcp\\s+open\\s+ssl/pop3\\s+Dovecot pop3d`));
+  }, 130_000);
 });

@@ -16,6 +16,7 @@ import type { QuarantineBudget } from '../ftp/ftp-data.js';
 import { buildShares } from './fake-fs.js';
 import { startNbns } from './nbns.js';
 import { SmbSession, type SmbSessionOptions } from './smb-session.js';
+import { accountMap } from '../../runtime/accounts.js';
 
 /** largest NBSS packet accepted: 16 credits x 64 KiB of WRITE data plus headers */
 export const MAX_SMB_FRAME = 1024 * 1024 + 64 * 1024;
@@ -35,14 +36,7 @@ export function nbssFrameLength(buf: Buffer): number | undefined {
 }
 
 export function parseUsers(v: ConfigValue | undefined): Map<string, string> {
-  const out = new Map<string, string>();
-  if (typeof v !== 'string') return out;
-  for (const pair of v.split(',').slice(0, 64)) {
-    const i = pair.indexOf(':');
-    if (i <= 0) continue;
-    out.set(pair.slice(0, i).trim().toLowerCase(), pair.slice(i + 1));
-  }
-  return out;
+  return new Map([...accountMap(v)].map(([k, a]) => [k, a.pass]));
 }
 
 /** A plausible boot time, stable for the life of the process (some days before start). */
