@@ -57,7 +57,7 @@ describe.skipIf(!hasBinary('swaks'))('smtp with swaks', () => {
     const r = await run('swaks', ['--server', '127.0.0.1', '--port', String(svc.ports[1]), '--quit-after', 'EHLO']);
     expect(r.stdout).toContain('250-mail-gw-17');
     expect(r.stdout).toContain('AUTH PLAIN LOGIN');
-    expect(r.stdout).not.toContain('STARTTLS');
+    expect(r.stdout).toContain('250-STARTTLS');
   });
 });
 
@@ -99,6 +99,24 @@ describe('smtp over raw sockets', () => {
 });
 
 describe('smtpGreeting', () => {
+  it.skipIf(!hasBinary('curl'))('STARTTLS with the decky certificate: the ClientHello is fingerprinted, AUTH inside TLS captured', async () => {
+    const r = await run('curl', ['-sS', '-v', '--max-time', '10', '--ssl-reqd', '-k', '-u', 'ops:Tls-Secret1', '--mail-from', 'ops@corp.example', '--mail-rcpt', 'x@y.example', '-T', '/dev/null', `smtp://127.0.0.1:${port}`]);
+    expect(r.stderr).toContain('< 220 Ready to start TLS');
+    expect(r.stderr).toMatch(/SSL connection using TLS/);
+    expect(r.stderr).toMatch(/535 5\.7\.8/);
+    const hs = await t.waitFor((e) => e.event === 'tls_handshake');
+    expect(hs).toMatchObject({ starttls: true, src_ip: '127.0.0.1' });
+    expect(hs['ja3_hash']).toMatch(/^[0-9a-f]{32}$/);
+    const ev = await t.waitFor((e) => e.event === 'auth_attempt' && e.principal === 'ops');
+    expect(ev.secret).toBe('Tls-Secret1');
+  });
+
+  it.skipIf(!hasBinary('openssl'))('openssl s_client -starttls smtp sees the snakeoil certificate', async () => {
+    const r = await run('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-starttls', 'smtp', '-brief'], { input: 'QUIT\r\n' });
+    expect(r.stderr).toMatch(/Peer certificate: .*CN ?= ?/);
+    await t.waitFor((e) => e.event === 'connection');
+  });
+
   it('derives name, banner and EHLO style from the persona', () => {
     expect(smtpGreeting({}, 'SRV-A-10')).toEqual({ name: 'srv-a-10', banner: 'Postfix (Debian/GNU)', helo: '%s' });
     expect(smtpGreeting({ smtp_banner: 'mx1.corp.example ESMTP Exim 4.94.2' }, 'h')).toMatchObject({ name: 'mx1.corp.example', banner: 'Exim 4.94.2' });

@@ -11,14 +11,23 @@
  *    captured by auth_attempt instead), MAIL FROM -> `mail_from`, RCPT TO -> `rcpt_to`;
  *  - DATA is accepted and quarantined: first 1 MiB into ctx.quarantineDir
  *    (64 MiB per service in total), `mail` event with sha256, sizes, subject.
- * STARTTLS is disabled (no certificate in this service).
+ * STARTTLS with the decky's certificate (the one its https, imap and pop3
+ * present); the ClientHello is read on the way in (smtp-server does the
+ * handshake) and recorded as a `tls_handshake` event with its JA3/JA4.
+ * Connections come in through startTcpService (cap, idle time, connection
+ * events) and are handed to smtp-server as a stream it upgrades.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { secretFields } from '@decnet/api';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import type { Socket } from 'node:net';
+import { fingerprint, readClientHello } from '../../protocols/tls-hello.js';
+import { certRequestFor } from '../../protocols/tls-cert.js';
 import { stripV4Mapped } from '../../runtime/limits.js';
+import { startTcpService } from '../../runtime/tcp.js';
+import { replay, serviceIdentity } from '../../runtime/tls.js';
 import type { ConnInfo, RunningService, ServiceContext, ServiceModule } from '../../runtime/types.js';
 
 export const SMTP_LIMITS = {
@@ -128,7 +137,39 @@ export const smtpService: ServiceModule = {
     };
 
     const servers: SMTPServer[] = [];
+    const tcp: RunningService[] = [];
     const ports: number[] = [];
+    const identity = serviceIdentity(ctx, certRequestFor('smtp', ctx.persona, ctx.config)!);
+    /**
+     * The connection as a stream smtp-server reads and, after STARTTLS, wraps in
+     * TLS; a ClientHello on the way in (a record starting 0x16 0x03) is read
+     * for its fingerprint.
+     */
+    const tapped = (socket: Socket, info: ConnInfo) => {
+      const stream = replay(socket, Buffer.alloc(0)) as ReturnType<typeof replay> & Record<string, unknown>;
+      for (const k of ['remoteAddress', 'remotePort', 'localAddress', 'localPort', 'readyState'] as const) {
+        Object.defineProperty(stream, k, { get: () => (socket as unknown as Record<string, unknown>)[k] });
+      }
+      stream['setTimeout'] = (ms: number, cb?: () => void) => {
+        socket.setTimeout(ms);
+        if (cb) stream.once('timeout', cb);
+        return stream;
+      };
+      stream['setKeepAlive'] = () => stream;
+      stream['setNoDelay'] = () => stream;
+      socket.on('timeout', () => stream.emit('timeout'));
+      let hello: Buffer | undefined;
+      const onData = (chunk: Buffer) => {
+        if (!hello && !(chunk[0] === 0x16 && chunk[1] === 0x03)) return;
+        hello = hello ? Buffer.concat([hello, chunk]) : chunk;
+        const r = readClientHello(hello);
+        if (r.state === 'need-more' && hello.length < 64 * 1024) return;
+        socket.off('data', onData);
+        if (r.state === 'hello') ctx.emit({ event: 'tls_handshake', ...info, starttls: true, ...fingerprint(r.hello) });
+      };
+      socket.on('data', onData);
+      return stream;
+    };
     for (const p of ctx.ports.filter((x) => x.proto === 'tcp')) {
       const server = new SMTPServer({
         name: greet.name,
@@ -138,8 +179,10 @@ export const smtpService: ServiceModule = {
         authMethods: ['PLAIN', 'LOGIN'],
         authOptional: true,
         allowInsecureAuth: true,
-        disabledCommands: ['STARTTLS'],
-        hideSTARTTLS: true,
+        key: identity.key,
+        cert: identity.cert,
+        minVersion: 'TLSv1',
+        ciphers: 'DEFAULT:@SECLEVEL=0',
         disableReverseLookup: true,
         maxClients: SMTP_LIMITS.maxClients,
         socketTimeout: SMTP_LIMITS.socketTimeoutMs,
@@ -150,16 +193,11 @@ export const smtpService: ServiceModule = {
         lenientAddressParsing: true,
         logger,
         onConnect(session, cb) {
-          const info = infoOf(session);
-          conns.set(session.id, info);
-          ctx.emit({ event: 'connection', ...info });
+          conns.set(session.id, infoOf(session));
           cb();
         },
         onClose(session) {
-          const info = conns.get(session.id);
-          if (!info) return;
           conns.delete(session.id);
-          ctx.emit({ event: 'disconnect', ...info });
         },
         onAuth(auth, session, cb) {
           const info = infoOf(session);
@@ -186,21 +224,19 @@ export const smtpService: ServiceModule = {
         onData,
       });
       server.on('error', (err) => ctx.log('smtp server error', { err: err.message }));
-      ports.push(
-        await new Promise<number>((resolve, reject) => {
-          server.server.once('error', reject);
-          server.listen(p.port, ctx.bindHost, () => {
-            server.server.off('error', reject);
-            const a = server.server.address();
-            resolve(typeof a === 'object' && a ? a.port : p.port);
-          });
-        }),
-      );
       servers.push(server);
+      const running = await startTcpService(
+        { ...ctx, ports: [p] },
+        (socket, info) => server.connect(tapped(socket, info) as never, { id: `${Date.now().toString(36)}${(seq++).toString(36)}`, remoteAddress: info.src_ip, remotePort: info.src_port, localAddress: socket.localAddress, localPort: info.dst_port } as never),
+        { maxConnections: SMTP_LIMITS.maxClients, idleMs: SMTP_LIMITS.socketTimeoutMs + 5000 },
+      );
+      ports.push(...running.ports);
+      tcp.push(running);
     }
     return {
       ports,
       async close() {
+        await Promise.all(tcp.map((t) => t.close()));
         await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
       },
     };
