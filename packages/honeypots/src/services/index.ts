@@ -21,6 +21,7 @@ import { rdpService } from './rdp/rdp.js';
 import { genericService } from './generic/generic.js';
 import { smbService } from './smb/smb.js';
 import { imapService } from './imap/imap.js';
+import { postgresService } from './postgres/postgres.js';
 // --- end imports ---
 
 export const registry: Record<string, ServiceModule> = {
@@ -43,6 +44,7 @@ export const registry: Record<string, ServiceModule> = {
   generic: genericService,
   smb: smbService,
   imap: imapService,
+  postgres: postgresService,
   // --- end entries ---
 };
 
