@@ -74,8 +74,21 @@ export interface HttpServiceOptions {
    * node do. Default true.
    */
   keepAliveHeader?: boolean;
+  /**
+   * false: no `Connection: keep-alive` on replies that keep the connection, and
+   * none on HTTP/1.0 replies (Go's net/http). Default true (node's headers).
+   */
+  connectionHeader?: boolean;
   /** the answer to a request node:http cannot parse (default: a bare 400 with the Server header) */
   badRequest?: (status: number, reason: string) => string;
+  /** false: no Date header (default true, node's) */
+  sendDate?: boolean;
+  /**
+   * Answer HTTP/1.0 requests with an `HTTP/1.0` status line, written as is: the
+   * reply's headers (names as given, in order), Content-Length when the reply has
+   * none, no Date/Connection/Server, then close (Netty). Default false.
+   */
+  rawHttp10?: boolean;
 }
 
 /** Headers echoed in the request event (authorization is reduced to its scheme). */
@@ -208,12 +221,31 @@ export async function startHttpService(ctx: ServiceContext, handle: HttpHandler,
         if (bearer) ctx.emit({ event: 'auth_attempt', ...info, secret_kind: 'bearer_token', ...secretFields(bearer), path: url, success: false });
       }
       for (const ev of r.events ?? []) ctx.emit({ ...ev, ...info });
-      send(res, r, request.method === 'HEAD', aborted || r.close === true);
+      if (opts.rawHttp10 && req.httpVersion === '1.0') sendRaw10(res, r, request.method === 'HEAD');
+      else send(res, r, request.method === 'HEAD', aborted || r.close === true);
+    }
+  }
+
+  function sendRaw10(res: ServerResponse, r: HttpReply, head: boolean): void {
+    try {
+      const payload = r.body === undefined ? Buffer.alloc(0) : typeof r.body === 'string' ? Buffer.from(r.body, 'utf8') : r.body;
+      let text = `HTTP/1.0 ${statusLine(r.status)}\r\n`;
+      let hasLength = false;
+      for (const [k, v] of Object.entries(r.headers ?? {})) {
+        if (k.toLowerCase() === 'content-length') hasLength = true;
+        for (const one of Array.isArray(v) ? v : [v]) text += `${k}: ${String(one).replace(/[\r\n]/g, '')}\r\n`;
+      }
+      if (!hasLength) text += `content-length: ${payload.length}\r\n`;
+      const out = Buffer.concat([Buffer.from(`${text}\r\n`, 'latin1'), head ? Buffer.alloc(0) : payload]);
+      res.socket?.end(out, () => res.socket?.destroy());
+    } catch {
+      res.socket?.destroy();
     }
   }
 
   function send(res: ServerResponse, r: HttpReply, head: boolean, close: boolean): void {
     try {
+      if (opts.sendDate === false) res.sendDate = false;
       const payload = r.body === undefined ? Buffer.alloc(0) : typeof r.body === 'string' ? Buffer.from(r.body, 'utf8') : r.body;
       res.statusCode = r.status;
       if (opts.serverHeader) res.setHeader('Server', opts.serverHeader);
@@ -221,6 +253,7 @@ export async function startHttpService(ctx: ServiceContext, handle: HttpHandler,
       for (const [k, v] of Object.entries(r.headers ?? {})) res.setHeader(k, v);
       if (!hasLength) res.setHeader('Content-Length', payload.length);
       if (close) res.setHeader('Connection', 'close');
+      else if (opts.connectionHeader === false && (res.shouldKeepAlive || res.req.httpVersion === '1.0')) res.removeHeader('Connection');
       res.end(head ? undefined : payload);
       if (close) res.once('finish', () => res.socket?.destroy());
     } catch {

@@ -22,6 +22,9 @@ import { genericService } from './generic/generic.js';
 import { smbService } from './smb/smb.js';
 import { imapService } from './imap/imap.js';
 import { postgresService } from './postgres/postgres.js';
+import { mongodbService } from './mongodb/mongodb.js';
+import { k8sService } from './k8s/k8s.js';
+import { elasticsearchService } from './elasticsearch/elasticsearch.js';
 // --- end imports ---
 
 export const registry: Record<string, ServiceModule> = {
@@ -45,6 +48,9 @@ export const registry: Record<string, ServiceModule> = {
   smb: smbService,
   imap: imapService,
   postgres: postgresService,
+  mongodb: mongodbService,
+  k8s: k8sService,
+  elasticsearch: elasticsearchService,
   // --- end entries ---
 };
 
