@@ -9,6 +9,7 @@
  * Main engine, fleet ef-load (10.238.6.0/24), host ef-load.
  * DECNET_FAULTS_LOAD_MS sets the time per service (default 5000).
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { containers, docker, until } from '../lib/cli.js';
@@ -23,6 +24,8 @@ const ctl = ctlFor(HOST, { DECNET_STATE_DIR: stateDir('ef-load') });
 const CONCURRENCY = 200;
 const DURATION_MS = Number(process.env['DECNET_FAULTS_LOAD_MS'] ?? 5000);
 const CLIENT = join(import.meta.dirname, 'load-client.mjs');
+/** curl's ClientHello (the TLS tests' fixture) */
+const HELLO = readFileSync(join(import.meta.dirname, '../../packages/honeypots/src/protocols/__fixtures__/clienthello-curl.hex'), 'utf8').trim();
 
 /**
  * service -> port, what the client sends first ('' when the server greets first), and the
@@ -43,6 +46,13 @@ const SERVICES = {
   rdp: { port: 3389, first: 'hex:030000130ee000000000000100080003000000', cap: 256 }, // X.224 Connection Request, TLS|CredSSP
   ldap: { port: 389, first: 'hex:3025020101632004000a01000a0100020100020100010100870b6f626a656374436c6173733000', cap: 256 }, // rootDSE search
   mssql: { port: 1433, first: 'hex:1201003400000000000015000601001b000102001c000c0300280004ff080001550000004d5353514c536572766572003ae90000', cap: 256 }, // PRELOGIN as impacket sends it
+  // the data and cloud services: TLS ports get curl's ClientHello (the answer is the ServerHello)
+  https: { port: 443, first: `hex:${HELLO}`, cap: 256 },
+  imap: { port: 993, first: `hex:${HELLO}`, cap: 256 },
+  postgres: { port: 5432, first: 'hex:0000000804d2162f', cap: 256 }, // SSLRequest, answered 'S'
+  mongodb: { port: 27017, first: 'hex:3a0000000100000000000000d40700000000000061646d696e2e24636d640000000000ffffffff130000001069734d6173746572000100000000', cap: 256 }, // OP_QUERY admin.$cmd isMaster
+  elasticsearch: { port: 9200, first: 'GET / HTTP/1.1\r\nHost: ef-load\r\n\r\n', cap: 256 },
+  k8s: { port: 6443, first: `hex:${HELLO}`, cap: 256 },
 } as const;
 type Svc = keyof typeof SERVICES;
 
