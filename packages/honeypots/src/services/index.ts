@@ -25,6 +25,7 @@ import { postgresService } from './postgres/postgres.js';
 import { mongodbService } from './mongodb/mongodb.js';
 import { k8sService } from './k8s/k8s.js';
 import { elasticsearchService } from './elasticsearch/elasticsearch.js';
+import { dockerApiService } from './docker_api/docker_api.js';
 // --- end imports ---
 
 export const registry: Record<string, ServiceModule> = {
@@ -51,6 +52,7 @@ export const registry: Record<string, ServiceModule> = {
   mongodb: mongodbService,
   k8s: k8sService,
   elasticsearch: elasticsearchService,
+  docker_api: dockerApiService,
   // --- end entries ---
 };
 
