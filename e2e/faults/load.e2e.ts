@@ -53,6 +53,7 @@ const SERVICES = {
   mongodb: { port: 27017, first: 'hex:3a0000000100000000000000d40700000000000061646d696e2e24636d640000000000ffffffff130000001069734d6173746572000100000000', cap: 256 }, // OP_QUERY admin.$cmd isMaster
   elasticsearch: { port: 9200, first: 'GET / HTTP/1.1\r\nHost: ef-load\r\n\r\n', cap: 256 },
   k8s: { port: 6443, first: `hex:${HELLO}`, cap: 256 },
+  docker_api: { port: 2375, first: 'GET /_ping HTTP/1.1\r\nHost: ef-load\r\n\r\n', cap: 256 },
 } as const;
 type Svc = keyof typeof SERVICES;
 

@@ -3,7 +3,7 @@
  * Bench: the idle memory of each honeypot service container, the figure that decides how
  * many deckies a host holds.
  *
- *   node packages/honeypots/bench/idle-memory.mjs [--services smb,rdp,ldap,mssql,llmnr,ssh,http,https,imap,pop3,smtp,postgres,mongodb,elasticsearch,k8s] [--idle 10] [--json]
+ *   node packages/honeypots/bench/idle-memory.mjs [--services smb,rdp,ldap,mssql,llmnr,ssh,http,https,imap,pop3,smtp,postgres,mongodb,elasticsearch,k8s,docker_api] [--idle 10] [--json]
  *
  * Deploys a lab fleet `benchi` (10.228.0.0/24) with one decky per service (Windows services
  * on a windows_server persona, the rest on linux), waits until every service has announced
@@ -19,7 +19,7 @@ import { ROOT, ctl, docker, env, memory, mib, must, run } from './bench-lib.mjs'
 
 const FLEET = 'benchi';
 const WINDOWS = new Set(['smb', 'rdp', 'ldap', 'mssql', 'llmnr']);
-const { values } = parseArgs({ options: { services: { type: 'string', default: 'smb,rdp,ldap,mssql,llmnr,ssh,http,https,imap,pop3,smtp,postgres,mongodb,elasticsearch,k8s' }, idle: { type: 'string', default: '10' }, json: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { services: { type: 'string', default: 'smb,rdp,ldap,mssql,llmnr,ssh,http,https,imap,pop3,smtp,postgres,mongodb,elasticsearch,k8s,docker_api' }, idle: { type: 'string', default: '10' }, json: { type: 'boolean', default: false } } });
 const services = values.services.split(',').map((s) => s.trim()).filter(Boolean);
 if (services.length === 0 || services.length > 200) throw new Error('--services: 1..200 names');
 const idleSeconds = Number(values.idle);
