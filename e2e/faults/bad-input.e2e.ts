@@ -71,7 +71,7 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
     setSpec('mutateInterval not a duration', 'mutateInterval', 'often'),
     setSpec('huge hostname', 'hostname', 'h'.repeat(70_000)),
     { what: 'duplicate decky names', apply: (docs) => [...docs, { ...deckyOf(docs), spec: { ...deckyOf(docs).spec, ip: '10.238.5.250' } }] },
-    { what: 'the resident decky name with another IP', apply: (docs) => [...docs, deckyDoc({ ...RESIDENT, ip: '10.238.5.251' }) as Doc] },
+    { what: 'two deckies on one IP', apply: (docs) => [...docs, deckyDoc({ name: 'ef-bad-twin', fleet: F, ip: String(deckyOf(docs).spec['ip']), services: ['ssh'] }) as Doc] },
     { what: 'name not a DNS label', apply: (docs) => (deckyOf(docs).metadata.name = 'Bad_Name!', docs) },
     { what: 'name too long', apply: (docs) => (deckyOf(docs).metadata.name = `ef-bad-${'x'.repeat(70)}`, docs) },
     { what: 'fleet network changed', apply: (docs) => docs.map((d) => (d.kind === 'Fleet' ? (fleetDoc(F, '10.238.7.0/24', '10.238.7.1') as Doc) : d)) },

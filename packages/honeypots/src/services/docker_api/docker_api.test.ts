@@ -1,9 +1,6 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTestContext, type TestContext } from '../../runtime/test-context.js';
+import { makeTestContext, scratchDir, type TestContext } from '../../runtime/test-context.js';
 import type { RunningService } from '../../runtime/types.js';
 import { hasBinary, run } from '../../runtime/test-util.js';
 import { DockerEngine, engineFacts } from './docker-api.js';
@@ -14,7 +11,7 @@ let svc: RunningService;
 let plain: number;
 let secure: number;
 // a config dir of its own: the real engine's socket and the user's config are never touched
-const DOCKER_CONFIG = mkdtempSync(join(tmpdir(), 'decnet-docker-cli-'));
+const DOCKER_CONFIG = scratchDir('decnet-docker-cli-');
 
 beforeAll(async () => {
   t = makeTestContext('docker_api', { docker_version: '24.0.7' }, [{ port: 2375, proto: 'tcp' }, { port: 2376, proto: 'tcp' }], { ephemeral: true, hostname: 'build-07' });

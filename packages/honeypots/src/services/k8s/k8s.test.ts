@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTestContext, type TestContext } from '../../runtime/test-context.js';
+import { makeTestContext, scratchDir, type TestContext } from '../../runtime/test-context.js';
 import { hasBinary, run, RawClient } from '../../runtime/test-util.js';
 import type { RunningService } from '../../runtime/types.js';
 import { forbidden, goJson, handleK8s, requestInfo, versionInfo } from './k8s-api.js';
@@ -112,7 +112,7 @@ describe('k8s service', () => {
     [tlsPort, plainPort] = svc.ports as [number, number];
     // kubectl prompts for a user name when its kubeconfig cannot identify a user; a Basic
     // login (which kube-apiserver no longer authenticates: the caller stays anonymous) avoids it
-    kubeconfig = join(mkdtempSync(join(tmpdir(), 'k8s-kc-')), 'config');
+    kubeconfig = join(scratchDir('k8s-kc-'), 'config');
     writeFileSync(
       kubeconfig,
       'apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: "https://127.0.0.1:1"}\nusers:\n- name: u\n  user: {username: admin, password: admin}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n',
@@ -162,7 +162,7 @@ describe('k8s service', () => {
   });
 
   it.skipIf(!hasBinary('openssl') || !hasBinary('kubectl'))('client certificates are recorded and refused', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'k8s-cert-'));
+    const dir = scratchDir('k8s-cert-');
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'), '-days', '1', '-subj', '/O=system:masters/CN=kubernetes-admin'], { stdio: 'ignore' });
     const r = await kubectl(['--client-certificate', join(dir, 'c.pem'), '--client-key', join(dir, 'k.pem'), 'get', 'pods'], undefined, '/dev/null');
     expect(r.stderr).toMatch(/error: You must be logged in to the server \((Unauthorized|the server has asked for the client to provide credentials)\)/);
