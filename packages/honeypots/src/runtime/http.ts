@@ -58,6 +58,11 @@ export interface HttpReply {
   close?: boolean;
 }
 
+/** Go's net/http answer to a request it cannot parse (Docker, Kubernetes: the `badRequest` option). */
+export function goBadRequest(status: number, reason: string): string {
+  return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n${status} ${reason}`;
+}
+
 export type HttpHandler = (req: HttpRequest) => HttpReply | Promise<HttpReply>;
 
 export interface HttpServiceOptions {

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { secretFields } from '@decnet/api';
 import { certRequestFor } from '../../protocols/tls-cert.js';
-import { startHttpService, type HttpReply, type HttpRequest } from '../../runtime/http.js';
+import { goBadRequest, startHttpService, type HttpReply, type HttpRequest } from '../../runtime/http.js';
 import { serviceSecureContext } from '../../runtime/tls.js';
 import type { ConnInfo, EmitFields, RunningService, ServiceContext, ServiceModule } from '../../runtime/types.js';
 import { DEFAULT_DOCKER_VERSION, DockerEngine } from './docker-api.js';
@@ -44,10 +44,6 @@ export function dockerHandler(engine: DockerEngine): (req: HttpRequest) => HttpR
     if (r.status !== 204 && r.status !== 304) headers['Content-Length'] = body.length;
     return { status: r.status, headers, body: r.status === 204 || r.status === 304 ? Buffer.alloc(0) : body, fields: r.fields, ...(events.length ? { events } : {}) };
   };
-}
-
-function goBadRequest(status: number, reason: string): string {
-  return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n${status} ${reason}`;
 }
 
 async function start(ctx: ServiceContext): Promise<RunningService> {

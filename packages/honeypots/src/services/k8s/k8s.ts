@@ -15,7 +15,7 @@
 import { randomUUID, createHash } from 'node:crypto';
 import { secretFields } from '@decnet/api';
 import { certRequestFor } from '../../protocols/tls-cert.js';
-import { startHttpService, type HttpReply, type HttpRequest } from '../../runtime/http.js';
+import { goBadRequest, startHttpService, type HttpReply, type HttpRequest } from '../../runtime/http.js';
 import { serviceSecureContext } from '../../runtime/tls.js';
 import type { ConnInfo, EmitFields, RunningService, ServiceContext, ServiceModule } from '../../runtime/types.js';
 import { DEFAULT_K8S_VERSION, handleK8s, versionInfo, type VersionInfo } from './k8s-api.js';
@@ -81,11 +81,6 @@ export function k8sHandler(ctx: ServiceContext, version: VersionInfo): (req: Htt
     headers['Content-Length'] = body.length;
     return { status: r.status, headers, body, fields: r.fields, ...(events.length ? { events } : {}) };
   };
-}
-
-/** Go's net/http answer to a request it cannot parse. */
-function goBadRequest(status: number, reason: string): string {
-  return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n${status} ${reason}`;
 }
 
 async function start(ctx: ServiceContext): Promise<RunningService> {
