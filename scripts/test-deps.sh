@@ -6,7 +6,8 @@ pkgs=(iproute2 iputils-ping busybox-static redis-server redis-tools openssh-clie
       default-mysql-client swaks netcat-openbsd ftp telnet procps
       nmap smbclient samba-common-bin nbtscan python3-impacket ldap-utils freerdp2-x11
       dnsutils python3-dnspython xvfb xauth
-      postgresql-client python3-pymongo docker.io openssl)
+      postgresql-client python3-pymongo docker.io openssl
+      hydra snmp tftp-hpa mosquitto-clients sipsak sipvicious)
 # kubectl: Debian's kubernetes-client, unless a kubectl is already installed (its package owns /usr/bin/kubectl)
 command -v kubectl >/dev/null || pkgs+=(kubernetes-client)
 missing=()

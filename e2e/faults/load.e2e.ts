@@ -54,6 +54,8 @@ const SERVICES = {
   elasticsearch: { port: 9200, first: 'GET / HTTP/1.1\r\nHost: ef-load\r\n\r\n', cap: 256 },
   k8s: { port: 6443, first: `hex:${HELLO}`, cap: 256 },
   docker_api: { port: 2375, first: 'GET /_ping HTTP/1.1\r\nHost: ef-load\r\n\r\n', cap: 256 },
+  // infrastructure services (issue 12): vnc greets first
+  vnc: { port: 5900, first: '', cap: 256 },
 } as const;
 type Svc = keyof typeof SERVICES;
 

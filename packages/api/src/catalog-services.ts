@@ -56,6 +56,13 @@ const smtpConfig: ConfigSchema = {
   tls_key: { type: 'secret', description: 'PEM private key of tls_cert' },
 };
 
+const snmpConfig: ConfigSchema = {
+  snmp_community: str('community string the agent answers (others: no answer)', 'public'),
+  sys_descr: str('sysDescr (default: derived from the OS profile)'),
+  sys_contact: str('sysContact', 'root@localhost'),
+  sys_location: str('sysLocation', 'Server Room'),
+};
+
 /** An operator's certificate for a TLS port (default: one generated as the product makes it). */
 const tlsConfig: ConfigSchema = {
   tls_cert: { type: 'textarea', description: 'PEM certificate (b64: prefix for base64)' },
@@ -171,20 +178,41 @@ const defs: ServiceDef[] = [
     description: 'LDAP directory',
   },
   { name: 'llmnr', ports: udp(5355, 5353), config: {}, description: 'LLMNR / mDNS responder' },
-  { name: 'vnc', ports: tcp(5900), config: { vnc_version: str('RFB protocol version', '003.008') }, description: 'VNC server' },
+  {
+    name: 'vnc',
+    ports: tcp(5900),
+    config: {
+      vnc_version: { type: 'enum', values: ['003.003', '003.007', '003.008'], default: '003.008', description: 'RFB protocol version' },
+      vnc_desktop: str('desktop name (default: the decky hostname)'),
+    },
+    description: 'VNC server (RFB, VNC authentication)',
+  },
   {
     name: 'snmp',
     ports: udp(161),
-    config: { snmp_community: str('accepted community string', 'public'), sys_descr: str('sysDescr value') },
-    description: 'SNMP agent',
+    config: snmpConfig,
+    description: 'SNMP agent (v1/v2c)',
   },
   {
     name: 'sip',
     ports: [...udp(5060), ...tcp(5060)],
-    config: { sip_server: str('Server header', 'Asterisk PBX 18.20.0'), sip_domain: str('SIP domain') },
+    config: {
+      sip_server: str('Server / User-Agent header', 'Asterisk PBX 18.20.0'),
+      sip_domain: str('SIP domain (default: the decky IP)'),
+      sip_extensions: str('extensions that exist, comma separated (others get 404)', '100,101,102,200'),
+    },
     description: 'SIP VoIP server',
   },
-  { name: 'mqtt', ports: tcp(1883), config: { mqtt_version: str('broker version', 'mosquitto version 2.0.18') }, description: 'MQTT broker' },
+  {
+    name: 'mqtt',
+    ports: tcp(1883),
+    config: {
+      mqtt_version: str('broker version ($SYS/broker/version)', 'mosquitto version 2.0.18'),
+      mqtt_anonymous: { type: 'bool', default: true, description: 'accept clients without credentials' },
+      users: str('accepted logins, user:pass,... (empty: credentials are refused)'),
+    },
+    description: 'MQTT broker',
+  },
   {
     name: 'k8s',
     ports: tcp(6443, 8080),
@@ -200,10 +228,30 @@ const defs: ServiceDef[] = [
   {
     name: 'dns',
     ports: [...udp(53), ...tcp(53)],
-    config: { bind_version: str('version.bind answer', '9.18.24'), domain: str('authoritative domain') },
-    description: 'DNS server',
+    config: {
+      bind_version: str('version.bind answer', '9.18.24'),
+      domain: str('authoritative domain (default: the persona DNS domain)'),
+      dns_records: {
+        type: 'textarea',
+        description: 'zone records, one `name ip` per line, names relative to the domain (default: the decky itself)',
+      },
+    },
+    description: 'DNS server (authoritative, never recursive)',
   },
-  { name: 'conpot', ports: [...tcp(502), ...udp(161), ...tcp(80)], config: {}, description: 'ICS/SCADA (modbus, snmp, http)' },
+  {
+    name: 'conpot',
+    ports: [...tcp(502), ...tcp(102), ...udp(161), ...tcp(80)],
+    config: {
+      ics_vendor: str('vendor name (modbus device identification, s7 copyright, HMI)', 'Siemens'),
+      ics_product: str('product / module type', 'CPU 315-2 PN/DP'),
+      ics_order_code: str('order code (s7 module, modbus product code)', '6ES7 315-2EH14-0AB0'),
+      ics_version: str('firmware revision', 'V3.2.6'),
+      ics_serial: str('serial number (default: derived from the decky name)'),
+      ics_plant: str('plant identification (default: derived from the persona domain)'),
+      ...snmpConfig,
+    },
+    description: 'ICS/SCADA PLC (modbus 502, s7comm 102, snmp, HMI on 80)',
+  },
 ];
 
 export const SERVICE_CATALOG: Readonly<Record<string, ServiceDef>> = Object.freeze(

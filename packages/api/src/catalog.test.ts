@@ -16,7 +16,7 @@ describe('service catalogue', () => {
     expect(ports('llmnr')).toEqual(['5355/udp', '5353/udp']);
     expect(ports('sip')).toEqual(['5060/udp', '5060/tcp']);
     expect(ports('dns')).toEqual(['53/udp', '53/tcp']);
-    expect(ports('conpot')).toEqual(['502/tcp', '161/udp', '80/tcp']);
+    expect(ports('conpot')).toEqual(['502/tcp', '102/tcp', '161/udp', '80/tcp']);
     expect(ports('smb')).toEqual(['445/tcp', '139/tcp', '137/udp']);
   });
 

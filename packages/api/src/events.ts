@@ -34,6 +34,10 @@ export const SECRET_KINDS = [
   'netntlmv1',
   'ssh_key',
   'x509_client_cert',
+  'snmp_community',
+  'snmpv3_usm',
+  'sip_digest',
+  'vnc_challenge',
   'none',
 ] as const;
 

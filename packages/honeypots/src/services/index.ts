@@ -26,6 +26,7 @@ import { mongodbService } from './mongodb/mongodb.js';
 import { k8sService } from './k8s/k8s.js';
 import { elasticsearchService } from './elasticsearch/elasticsearch.js';
 import { dockerApiService } from './docker_api/docker_api.js';
+import { vncService } from './vnc/vnc.js';
 // --- end imports ---
 
 export const registry: Record<string, ServiceModule> = {
@@ -53,6 +54,7 @@ export const registry: Record<string, ServiceModule> = {
   k8s: k8sService,
   elasticsearch: elasticsearchService,
   docker_api: dockerApiService,
+  vnc: vncService,
   // --- end entries ---
 };
 

@@ -14,6 +14,7 @@ import { mysqlService } from './mysql/mysql.js';
 import { pop3Service } from './pop3/pop3.js';
 import { redisService } from './redis/redis.js';
 import { smtpService } from './smtp/smtp.js';
+import { vncService } from './vnc/vnc.js';
 
 const SERVICES: [string, ServiceModule, RegExp | null][] = [
   ['http', httpService, null],
@@ -21,7 +22,8 @@ const SERVICES: [string, ServiceModule, RegExp | null][] = [
   ['pop3', pop3Service, /^\+OK /],
   ['redis', redisService, null],
   ['mysql', mysqlService, /mysql_native_password/],
-  ['vnc', genericService, /^RFB /],
+  ['vnc', vncService, /^RFB 003\.008\n/],
+  ['generic', genericService, null],
 ];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
