@@ -13,11 +13,12 @@ import { labFleet } from './lib/lab-fleet.js';
 
 const FLEET = 'e2infra';
 const VNC = '10.241.0.11';
+const IOT = '10.241.0.12';
 const SRC = '10.241.0.1';
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const IMAGE = process.env['DECNET_BASE_IMAGE'] ?? `decnet/runtime-base:${VERSION}`;
 const ENV = { DECNET_HOST_ID: 'e2e-infra', DECNET_STATE_DIR: tempDir('e2infra-state'), DECNET_BASE_IMAGE: IMAGE, DECNET_IMAGE_BASE: process.env['DECNET_IMAGE_BASE'] ?? IMAGE };
-const CLIENTS = ['nmap', 'hydra'];
+const CLIENTS = ['nmap', 'hydra', 'mosquitto_sub', 'mosquitto_pub'];
 
 const MANIFEST = `apiVersion: decnet.io/v1alpha1
 kind: Fleet
@@ -37,6 +38,18 @@ spec:
   services: [vnc]
   serviceConfig:
     vnc: { vnc_version: "003.008" }
+---
+apiVersion: decnet.io/v1alpha1
+kind: Decky
+metadata: { name: e2i-iot }
+spec:
+  fleet: ${FLEET}
+  ip: ${IOT}
+  hostname: bms-gw-02
+  archetype: iot-device
+  services: [mqtt]
+  serviceConfig:
+    mqtt: { mqtt_version: "mosquitto version 2.0.11" }
 `;
 
 const ctl = (args: string[], timeoutMs?: number) => decnetctl(args, { env: ENV, timeoutMs });
@@ -47,7 +60,7 @@ const nmap = (...args: string[]) => lab(['nmap', '-Pn', '-n', ...args], 240_000)
 
 const { expectEvent } = fleetEvents(ctl, FLEET);
 
-const fleet = labFleet(ctl, FLEET, MANIFEST, { clients: CLIENTS, image: IMAGE, services: 1 });
+const fleet = labFleet(ctl, FLEET, MANIFEST, { clients: CLIENTS, image: IMAGE, services: 2 });
 beforeAll(() => fleet.up(), 900_000);
 afterAll(() => fleet.down(), 300_000);
 
@@ -65,5 +78,23 @@ describe('vnc', () => {
       { decky: 'e2i-desk', service: 'vnc', event: 'auth_attempt', secret_kind: 'vnc_challenge', src_ip: SRC, success: false },
       (e) => /^\$vnc\$\*[0-9A-F]{32}\*[0-9A-F]{32}$/.test(String(e['john'])),
     );
+  });
+});
+
+describe('mqtt', () => {
+  it('nmap -sV names mosquitto 2.0.11 on 1883 (its mqtt-subscribe version script reads $SYS) and lists the topics', async () => {
+    const o = out(await nmap('-sV', '-p', '1883', '--script', 'mqtt-subscribe', IOT));
+    // what nmap 7.93 prints for a real mosquitto: the $SYS version in the service column
+    expect(o).toMatch(/1883\/tcp\s+open\s+mosquitto version 2\.0\.11/);
+    expect(o).toMatch(/\$SYS\/broker\/version: mosquitto version 2\.0\.11/);
+  });
+
+  it('mosquitto_sub reads the retained telemetry; mosquitto_pub with a login is captured', async () => {
+    const sub = out(await lab(['mosquitto_sub', '-h', IOT, '-t', 'bms-gw-02/#', '-v', '-W', '3']));
+    expect(sub).toMatch(/^bms-gw-02\/sensors\/temp01\/temperature \d+\.\d$/m);
+    const pub = await lab(['mosquitto_pub', '-h', IOT, '-u', 'maint', '-P', 'Bms!2026', '-t', 'bms-gw-02/hvac/zone1/setpoint', '-m', '35']);
+    expect(pub.code, out(pub)).toBe(0);
+    await expectEvent({ decky: 'e2i-iot', service: 'mqtt', event: 'auth_attempt', principal: 'maint', secret: 'Bms!2026', src_ip: SRC });
+    await expectEvent({ decky: 'e2i-iot', service: 'mqtt', event: 'command', command: 'PUBLISH', topic: 'bms-gw-02/hvac/zone1/setpoint', payload: '35' });
   });
 });

@@ -27,6 +27,8 @@ import { k8sService } from './k8s/k8s.js';
 import { elasticsearchService } from './elasticsearch/elasticsearch.js';
 import { dockerApiService } from './docker_api/docker_api.js';
 import { vncService } from './vnc/vnc.js';
+import { mqttService } from './mqtt/mqtt.js';
+import { tftpService } from './tftp/tftp.js';
 // --- end imports ---
 
 export const registry: Record<string, ServiceModule> = {
@@ -55,6 +57,8 @@ export const registry: Record<string, ServiceModule> = {
   elasticsearch: elasticsearchService,
   docker_api: dockerApiService,
   vnc: vncService,
+  mqtt: mqttService,
+  tftp: tftpService,
   // --- end entries ---
 };
 
