@@ -29,6 +29,8 @@ import { dockerApiService } from './docker_api/docker_api.js';
 import { vncService } from './vnc/vnc.js';
 import { mqttService } from './mqtt/mqtt.js';
 import { tftpService } from './tftp/tftp.js';
+import { dnsService } from './dns/dns.js';
+import { snmpService } from './snmp/snmp.js';
 // --- end imports ---
 
 export const registry: Record<string, ServiceModule> = {
@@ -59,6 +61,8 @@ export const registry: Record<string, ServiceModule> = {
   vnc: vncService,
   mqtt: mqttService,
   tftp: tftpService,
+  dns: dnsService,
+  snmp: snmpService,
   // --- end entries ---
 };
 
