@@ -8,7 +8,6 @@ import { describe, expect, it } from 'vitest';
 import { makeTestContext } from '../runtime/test-context.js';
 import type { ServiceModule } from '../runtime/types.js';
 import { RawClient } from '../runtime/test-util.js';
-import { genericService } from './generic/generic.js';
 import { httpService } from './http/http.js';
 import { mysqlService } from './mysql/mysql.js';
 import { pop3Service } from './pop3/pop3.js';
@@ -23,7 +22,6 @@ const SERVICES: [string, ServiceModule, RegExp | null][] = [
   ['redis', redisService, null],
   ['mysql', mysqlService, /mysql_native_password/],
   ['vnc', vncService, /^RFB 003\.008\n/],
-  ['generic', genericService, null],
 ];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
