@@ -14,11 +14,12 @@ import { labFleet } from './lib/lab-fleet.js';
 const FLEET = 'e2infra';
 const VNC = '10.241.0.11';
 const IOT = '10.241.0.12';
+const NET = '10.241.0.13';
 const SRC = '10.241.0.1';
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const IMAGE = process.env['DECNET_BASE_IMAGE'] ?? `decnet/runtime-base:${VERSION}`;
 const ENV = { DECNET_HOST_ID: 'e2e-infra', DECNET_STATE_DIR: tempDir('e2infra-state'), DECNET_BASE_IMAGE: IMAGE, DECNET_IMAGE_BASE: process.env['DECNET_IMAGE_BASE'] ?? IMAGE };
-const CLIENTS = ['nmap', 'hydra', 'mosquitto_sub', 'mosquitto_pub'];
+const CLIENTS = ['nmap', 'hydra', 'mosquitto_sub', 'mosquitto_pub', 'dig', 'tftp', 'snmpwalk', 'snmpget'];
 
 const MANIFEST = `apiVersion: decnet.io/v1alpha1
 kind: Fleet
@@ -47,9 +48,22 @@ spec:
   ip: ${IOT}
   hostname: bms-gw-02
   archetype: iot-device
-  services: [mqtt]
+  services: [mqtt, snmp]
   serviceConfig:
     mqtt: { mqtt_version: "mosquitto version 2.0.11" }
+    snmp: { snmp_community: n0c-r34d, sys_location: "Plant 2, riser 3" }
+---
+apiVersion: decnet.io/v1alpha1
+kind: Decky
+metadata: { name: e2i-ns }
+spec:
+  fleet: ${FLEET}
+  ip: ${NET}
+  hostname: ns1
+  nmapOS: linux
+  services: [dns, tftp]
+  serviceConfig:
+    dns: { domain: branch.example, bind_version: "9.18.24-1-Debian", dns_records: "fs01 10.241.0.21\\nmail 10.241.0.25" }
 `;
 
 const ctl = (args: string[], timeoutMs?: number) => decnetctl(args, { env: ENV, timeoutMs });
@@ -60,7 +74,7 @@ const nmap = (...args: string[]) => lab(['nmap', '-Pn', '-n', ...args], 240_000)
 
 const { expectEvent } = fleetEvents(ctl, FLEET);
 
-const fleet = labFleet(ctl, FLEET, MANIFEST, { clients: CLIENTS, image: IMAGE, services: 2 });
+const fleet = labFleet(ctl, FLEET, MANIFEST, { clients: CLIENTS, image: IMAGE, services: 5 });
 beforeAll(() => fleet.up(), 900_000);
 afterAll(() => fleet.down(), 300_000);
 
@@ -96,5 +110,53 @@ describe('mqtt', () => {
     expect(pub.code, out(pub)).toBe(0);
     await expectEvent({ decky: 'e2i-iot', service: 'mqtt', event: 'auth_attempt', principal: 'maint', secret: 'Bms!2026', src_ip: SRC });
     await expectEvent({ decky: 'e2i-iot', service: 'mqtt', event: 'command', command: 'PUBLISH', topic: 'bms-gw-02/hvac/zone1/setpoint', payload: '35' });
+  });
+});
+
+describe('dns and tftp', () => {
+  it('nmap -sU -sV names ISC BIND of bind_version on 53 and tftp on 69', async () => {
+    const o = out(await nmap('-sU', '-sV', '-p', '53,69', NET));
+    expect(o).toMatch(/53\/udp\s+open\s+domain\s+ISC BIND 9\.18\.24-1 \(Debian Linux\)/);
+    expect(o).toMatch(/69\/udp\s+open\s+(\S+\s+)?tftp/);
+  });
+
+  it('dig: the zone authoritatively, version.bind, and REFUSED for any other name (not an open resolver)', async () => {
+    expect((await lab(['dig', `@${NET}`, '+short', 'fs01.branch.example'])).stdout.trim()).toBe('10.241.0.21');
+    expect((await lab(['dig', `@${NET}`, '+short', 'ns1.branch.example'])).stdout.trim()).toBe(NET);
+    expect((await lab(['dig', `@${NET}`, '+short', 'version.bind', 'TXT', 'CHAOS'])).stdout.trim()).toBe('"9.18.24-1-Debian"');
+    const aa = out(await lab(['dig', `@${NET}`, 'mail.branch.example']));
+    expect(aa).toMatch(/flags: qr aa rd;/);
+    const open = out(await lab(['dig', `@${NET}`, 'www.example.org']));
+    expect(open).toContain('status: REFUSED');
+    expect(open).toContain('recursion requested but not available');
+    await expectEvent({ decky: 'e2i-ns', service: 'dns', event: 'name_query', name: 'www.example.org', rcode: 'REFUSED', src_ip: SRC });
+  });
+
+  it('tftp-hpa gets the device config; a missing file is the real error; the get is an event', async () => {
+    const r = await sh(`cd /tmp && tftp ${NET} -c get startup-config /tmp/e2i-startup && grep -c '^hostname ' /tmp/e2i-startup; rm -f /tmp/e2i-startup`);
+    expect(r.stdout.trim(), out(r)).toBe('1');
+    const nf = out(await sh(`cd /tmp && tftp ${NET} -c get no-such-file /tmp/e2i-nf; rm -f /tmp/e2i-nf`));
+    expect(nf).toContain('Error code 1: File not found');
+    await expectEvent({ decky: 'e2i-ns', service: 'tftp', event: 'download_attempt', filename: 'startup-config', src_ip: SRC });
+  });
+});
+
+describe('snmp', () => {
+  it('nmap -sU -sV names the net-snmp agent on 161 (its v1 probe asks for "public", which this decky does not answer)', async () => {
+    const o = out(await nmap('-sU', '-sV', '-p', '161', IOT));
+    expect(o).toMatch(/161\/udp\s+open\s+snmp\s+net-snmp; net-snmp SNMPv3 server/);
+  });
+
+  it('snmpwalk with the right community walks the system group and the interfaces with the decky MAC; a wrong one gets no answer but is captured', async () => {
+    const w = out(await lab(['snmpwalk', '-v2c', '-c', 'n0c-r34d', IOT, '1.3.6.1.2.1'], 180_000));
+    expect(w).toMatch(/iso\.3\.6\.1\.2\.1\.1\.5\.0 = STRING: "bms-gw-02"/);
+    expect(w).toContain('"Plant 2, riser 3"');
+    expect(w).toMatch(/iso\.3\.6\.1\.2\.1\.2\.2\.1\.2\.2 = STRING: "eth0"/);
+    const mac = out(await lab(['snmpget', '-v2c', '-c', 'n0c-r34d', IOT, '1.3.6.1.2.1.2.2.1.6.2']));
+    expect(mac).toMatch(/Hex-STRING: ([0-9A-F]{2} ){5}[0-9A-F]{2}/);
+    const bad = out(await lab(['snmpget', '-v2c', '-c', 'public', '-t', '1', '-r', '0', IOT, '1.3.6.1.2.1.1.5.0']));
+    expect(bad).toMatch(/Timeout/);
+    await expectEvent({ decky: 'e2i-iot', service: 'snmp', event: 'auth_attempt', secret_kind: 'snmp_community', secret: 'public', success: false, src_ip: SRC });
+    await expectEvent({ decky: 'e2i-iot', service: 'snmp', event: 'auth_attempt', secret_kind: 'snmp_community', secret: 'n0c-r34d', success: true });
   });
 });

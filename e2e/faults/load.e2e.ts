@@ -56,6 +56,7 @@ const SERVICES = {
   docker_api: { port: 2375, first: 'GET /_ping HTTP/1.1\r\nHost: ef-load\r\n\r\n', cap: 256 },
   // infrastructure services (issue 12): vnc greets first
   vnc: { port: 5900, first: '', cap: 256 },
+  dns: { port: 53, first: 'hex:001e10e1010000010000000000000474657374076578616d706c650000010001', cap: 256 }, // TCP, length-framed A query
   mqtt: { port: 1883, first: 'hex:101000044d5154540402001e00046e6d6170', cap: 256 }, // CONNECT as nmap sends it, answered by CONNACK
 } as const;
 type Svc = keyof typeof SERVICES;
