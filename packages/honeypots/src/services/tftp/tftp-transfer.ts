@@ -49,13 +49,28 @@ export interface Step {
 }
 
 /** We serve a file: DATA n, wait ACK n, ... a final short block ends it. */
-export class ReadTransfer {
+/** What both directions share: the last packet sent, retransmitted on timeout up to RETRIES times. */
+abstract class Retransmitting {
+  protected last: Buffer | undefined;
+  protected retries = 0;
+  protected finished = false;
+  onTimeout(): Step {
+    if (this.finished) return { done: true };
+    if (this.retries >= RETRIES) return this.end('timeout');
+    this.retries += 1;
+    return this.last ? { send: this.last } : {};
+  }
+  protected end(outcome: Step['outcome']): Step {
+    this.finished = true;
+    return { done: true, outcome };
+  }
+}
+
+export class ReadTransfer extends Retransmitting {
   private block = 0;
-  private last: Buffer | undefined;
-  private retries = 0;
-  private finished = false;
   readonly neg: Negotiated;
   constructor(private readonly content: Buffer, options: Record<string, string>) {
+    super();
     this.neg = negotiate(options, content.length);
   }
   private blocks(): number {
@@ -86,31 +101,19 @@ export class ReadTransfer {
     if (this.block >= this.blocks()) return this.end('complete');
     return this.next();
   }
-  onTimeout(): Step {
-    if (this.finished) return { done: true };
-    if (this.retries >= RETRIES) return this.end('timeout');
-    this.retries += 1;
-    return this.last ? { send: this.last } : {};
-  }
-  private end(outcome: Step['outcome']): Step {
-    this.finished = true;
-    return { done: true, outcome };
-  }
   get bytesSent(): number {
     return Math.min(this.content.length, this.block * this.neg.blksize);
   }
 }
 
 /** We accept a file: ACK 0 (or OACK), then DATA n -> ACK n until a short block. */
-export class WriteTransfer {
+export class WriteTransfer extends Retransmitting {
   private expect = 1;
   private chunks: Buffer[] = [];
   private size = 0;
-  private last: Buffer | undefined;
-  private retries = 0;
-  private finished = false;
   readonly neg: Negotiated;
   constructor(options: Record<string, string>, private readonly maxBytes: number) {
+    super();
     this.neg = negotiate(options, undefined);
   }
   start(): Step {
@@ -147,16 +150,6 @@ export class WriteTransfer {
       return { send: this.last, outcome: 'complete' };
     }
     return { send: this.last };
-  }
-  onTimeout(): Step {
-    if (this.finished) return { done: true };
-    if (this.retries >= RETRIES) return this.end('timeout');
-    this.retries += 1;
-    return this.last ? { send: this.last } : {};
-  }
-  private end(outcome: Step['outcome']): Step {
-    this.finished = true;
-    return { done: true, outcome };
   }
   get complete(): boolean {
     return this.finished;
