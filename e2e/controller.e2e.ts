@@ -130,6 +130,7 @@ describe('decnetctl controller heals', () => {
     await ctl.stop('SIGKILL');
     const mid = (await deckyContainers('e2c-e')).map((c) => `${c.name}=${c.state}`);
     ctl.start();
+    await ctl.waitReady(60_000); // the new controller's first resync is done
     await until(() => allRunning('e2c-e'), 60_000);
     await waitReady('e2c-e');
     const names = (await deckyContainers('e2c-e')).map((c) => c.name);
@@ -140,7 +141,8 @@ describe('decnetctl controller heals', () => {
   });
 
   it('stops gracefully on SIGTERM', async () => {
-    await ctl.stop('SIGTERM');
-    expect(ctl.log).toContain('controller stopped');
+    const inTime = await ctl.stop('SIGTERM', 30_000);
+    expect(inTime, `not stopped 30 s after SIGTERM\n--- controller log ---\n${ctl.logTail(6000)}`).toBe(true);
+    expect(ctl.log, ctl.logTail()).toContain('controller stopped');
   });
 });

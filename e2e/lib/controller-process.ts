@@ -13,6 +13,8 @@ export interface ControllerProcessOptions {
   port?: number;
   /** extra flags, e.g. ['--no-events'] (default ['--resync', '5s', '--no-mutate']) */
   args?: string[];
+  /** pino level of the child (default info) */
+  logLevel?: string;
 }
 
 export class ControllerProcess {
@@ -33,7 +35,7 @@ export class ControllerProcess {
     if (this.pid !== undefined) throw new Error('controller already running');
     const args = this.opts.args ?? ['--resync', '5s', '--no-mutate'];
     const child = spawn(process.execPath, [CLI, 'controller', '--metrics-addr', `127.0.0.1:${this.port}`, ...args], {
-      env: { ...process.env, ...this.opts.env, DECNET_LOG_LEVEL: 'info' },
+      env: { ...process.env, ...this.opts.env, DECNET_LOG_LEVEL: this.opts.logLevel ?? 'info' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     child.stderr!.on('data', (d: Buffer) => (this.log += d.toString()));
@@ -41,14 +43,24 @@ export class ControllerProcess {
     return child;
   }
 
-  /** Sends the signal to the process started here (if still running) and waits for its exit. */
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  /**
+   * Sends the signal to the process started here (if still running) and waits for its exit,
+   * at most `timeoutMs` (then it is killed with SIGKILL). Resolves false when it had to be killed.
+   */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 60_000): Promise<boolean> {
     const c = this.child;
     this.child = undefined;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return true;
     const exited = new Promise((r) => c.once('exit', r));
     c.kill(signal);
-    await exited;
+    let timer: NodeJS.Timeout | undefined;
+    const inTime = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs)))]);
+    clearTimeout(timer);
+    if (!inTime) {
+      c.kill('SIGKILL');
+      await exited;
+    }
+    return inTime;
   }
 
   async http(path: string): Promise<{ status: number; text: string }> {

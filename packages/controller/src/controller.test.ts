@@ -5,7 +5,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeDecky, makeFleet, plan } from '@decnet/api';
 import { execute, parseEngineEvent } from '@decnet/engine';
 import { Controller } from './controller.js';
-import { deckyOfEvent } from './engine-watch.js';
+import { EngineWatch, deckyOfEvent } from './engine-watch.js';
+import { realClock } from './clock.js';
+import { silentLogger } from './logger.js';
 import { FakeEngine } from './fake-engine.js';
 import { startHealthServer } from './health.js';
 import { createMetrics } from './metrics.js';
@@ -115,5 +117,26 @@ describe('engine events', () => {
     expect(parseEngineEvent('')).toBeUndefined();
     expect(parseEngineEvent('{not json')).toBeUndefined();
     expect(parseEngineEvent(JSON.stringify({ Type: 'network', Action: 'connect', Actor: { ID: 'n' } }))).toBeUndefined();
+  });
+});
+
+describe('engine watch', () => {
+  it('stops when stop() comes while its first ping is still in flight (no stream is opened after stop)', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let opened = 0;
+    const slow = Object.assign(Object.create(engine) as FakeEngine, {
+      ping: async () => gate,
+      events: (h: string, o: object) => {
+        opened++;
+        return engine.events(h, o);
+      },
+    });
+    const w = new EngineWatch({ engine: slow, hostId: HOST, clock: realClock, logger: silentLogger(), onEvent: () => undefined, onReconnect: () => undefined });
+    w.start();
+    const stopped = w.stop();
+    release();
+    await expect(Promise.race([stopped.then(() => 'stopped'), new Promise((r) => setTimeout(() => r('hung'), 2_000))])).resolves.toBe('stopped');
+    expect(opened).toBe(0);
   });
 });

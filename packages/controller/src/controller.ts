@@ -124,11 +124,14 @@ export class Controller {
     if (!this.running) return;
     this.running = false;
     if (this.resyncTimer !== undefined) this.clock.clearTimeout(this.resyncTimer);
+    this.log.debug('stopping: engine event watch');
     await this.watch?.stop();
+    this.log.debug({ inFlight: this.queue.inFlight() }, 'stopping: draining in-flight reconciles');
     await this.queue.shutdownWithDrain();
     await Promise.all(this.workers);
     for (const x of this.opts.extensions ?? []) {
       try {
+        this.log.debug({ extension: x.name }, 'stopping: extension');
         await x.stop?.();
       } catch (err) {
         this.log.error({ err: (err as Error).message, extension: x.name }, 'extension stop failed');

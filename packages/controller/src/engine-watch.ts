@@ -87,6 +87,8 @@ export class EngineWatch {
         await this.sleep(d);
         continue;
       }
+      // stop() may have come while the ping was in flight: it had no stream to abort yet
+      if (this.stopped) break;
       const opened = clock.now();
       sinceSec ??= Math.floor(opened / 1000);
       this.abort = new AbortController();

@@ -181,20 +181,29 @@ describe('Registry on a real redis-server', () => {
 
   it('notifies by pub/sub, and a watcher that missed the message sees the change at the next poll', async () => {
     const r = await registry();
-    const events: ChangeEvent[] = [];
-    const w = r.watch((e) => void events.push(e), { pollMs: 150 });
-    await sleep(200); // subscribed and baseline taken
+    // one watcher that hears only messages (its poll is an hour away) and one that only polls:
+    // with both on one watcher, a poll that runs first reports the change and the message is
+    // (rightly) dropped as already seen, so which source wins would be a race
+    const heard: ChangeEvent[] = [];
+    const polled: ChangeEvent[] = [];
+    const w = r.watch((e) => void heard.push(e), { pollMs: 3_600_000 });
+    const p = r.watch((e) => void polled.push(e), { pollMs: 150, subscribe: false });
+    await sleep(300); // subscribed and baselines taken
     await r.writeDesired('h1', slice('p1'), 0);
-    await until('message', () => events.some((e) => e.source === 'message' && e.kind === 'desired'));
-    expect(events.find((e) => e.source === 'message')?.hosts).toEqual(['h1']);
+    await until('message', () => heard.some((e) => e.source === 'message' && e.kind === 'desired'));
+    expect(heard.find((e) => e.source === 'message')?.hosts).toEqual(['h1']);
+    expect(heard.filter((e) => e.source === 'poll')).toEqual([]);
+    await until('poll of the same change', () => polled.some((e) => e.source === 'poll' && e.rev === w.revision));
+    expect(polled.filter((e) => e.source === 'message')).toEqual([]);
     // a change whose message is lost: bump the revision behind the registry's back
     const raw = new Redis(srv.port, '127.0.0.1');
+    const seen = polled.length;
     await raw.incr(r.keys.rev);
-    await until('poll', () => events.some((e) => e.source === 'poll'), 2000);
+    await until('poll', () => polled.slice(seen).some((e) => e.source === 'poll' && e.rev === w.revision + 1));
     // heartbeat expiry is seen by the poll as a readiness change
     await r.registerHost({ id: 'hb' });
     await r.heartbeat('hb', 150);
-    await until('NotReady seen', () => events.some((e) => e.source === 'poll' && e.kind === 'host' && e.hosts?.includes('hb') === true), 3000);
+    await until('NotReady seen', () => polled.some((e) => e.source === 'poll' && e.kind === 'host' && e.hosts?.includes('hb') === true));
     // a throwing handler does not break the watcher
     const bad = r.watch(() => {
       throw new Error('boom');
@@ -202,6 +211,7 @@ describe('Registry on a real redis-server', () => {
     await raw.incr(r.keys.rev);
     await sleep(250);
     await bad.close();
+    await p.close();
     await w.close();
     await raw.quit();
   });
