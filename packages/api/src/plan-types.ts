@@ -24,6 +24,8 @@ export interface BaseContainerPlan {
   /** docker network name of the fleet */
   network: string;
   ip: string;
+  /** MAC on the fleet network (absent for specs written before decnet derived MACs: the engine picks one) */
+  mac?: string;
   sysctls: Record<string, string>;
 }
 

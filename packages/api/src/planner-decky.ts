@@ -121,7 +121,7 @@ export function planDecky(input: DeckyPlanInput): Op[] {
       role: 'base',
       name: baseName,
       labels: encodeDeckyLabels(D, { hostId: input.hostId, role: 'base', generation }),
-      container: { role: 'base', image: D.baseImage, hostname: D.hostname, network: networkName(D.fleet), ip: D.ip, sysctls: D.sysctls },
+      container: { role: 'base', image: D.baseImage, hostname: D.hostname, network: networkName(D.fleet), ip: D.ip, ...(D.mac !== undefined ? { mac: D.mac } : {}), sysctls: D.sysctls },
       spec: D,
       cause: baseWhy,
     });

@@ -11,6 +11,7 @@ import { formatPath, ManifestError, type ManifestIssue } from './errors.js';
 import { sourceOf } from './parse.js';
 import { resolveDeckyFields, type DeckyEntry } from './resolve-decky.js';
 import { assignFleetIps } from './resolve-ips.js';
+import { assignFleetMacs } from './resolve-macs.js';
 import type { DeckyManifest, DeckySetManifest, FleetManifest, Manifest } from './schemas.js';
 import type { Resolution, ResolvedDecky, ResolvedFleet, SecretBundle } from './types.js';
 
@@ -186,9 +187,18 @@ export function resolveManifests(manifests: readonly Manifest[], options: Resolv
         issues.push(issueFor(e.manifest, path, code, message));
       },
     );
+    const macs = assignFleetMacs(
+      {
+        entries: list.map((e) => ({ entry: e, decky: resolvedFields.get(e.name)! })),
+        observed: (options.observedDeckies ?? []).filter((d) => d.fleet === fleetName),
+        describe: (e) => `${e.name} (${origin(e.manifest)})`,
+      },
+      (e, code, message) => issues.push(issueFor(e.manifest, ['spec', 'mac'], code, message)),
+    );
     for (const e of list) {
       const ip = ips.get(e.name);
-      if (ip !== undefined) deckies.push({ ...resolvedFields.get(e.name)!, ip });
+      const mac = macs.get(e.name);
+      if (ip !== undefined && mac !== undefined) deckies.push({ ...resolvedFields.get(e.name)!, ip, mac });
     }
   }
 

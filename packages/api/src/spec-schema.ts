@@ -44,6 +44,7 @@ export const resolvedDeckySchema = z.strictObject({
   fleet: name,
   labels,
   ip: z.string().min(1),
+  mac: z.string().min(1).optional(),
   hostname: z.string().min(1),
   distro: z.string().min(1),
   baseImage: z.string().min(1),

@@ -81,6 +81,8 @@ export interface ResolvedDecky {
   fleet: string;
   labels: Labels;
   ip: string;
+  /** MAC on the fleet's LAN (lower-case); absent only in specs written before decnet derived MACs */
+  mac?: string;
   hostname: string;
   distro: string;
   baseImage: string;

@@ -63,6 +63,13 @@ describe('base create body', () => {
     expect(body.NetworkingConfig?.EndpointsConfig?.['decnet-lab']?.IPAMConfig?.IPv4Address).toBe('10.240.9.10');
     expect(Object.keys(body.NetworkingConfig?.EndpointsConfig ?? {})).toEqual(['decnet-lab']);
   });
+  it('sends the decky MAC at container and endpoint level (API 1.41 reads one, 1.44+ the other), none when the spec has none', () => {
+    const op = baseOp();
+    const withMac = baseCreateBody({ ...op, container: { ...op.container, mac: '00:0c:29:aa:bb:cc' } as typeof op.container });
+    expect((withMac as { MacAddress?: string }).MacAddress).toBe('00:0c:29:aa:bb:cc');
+    expect((withMac.NetworkingConfig?.EndpointsConfig?.['decnet-lab'] as { MacAddress?: string }).MacAddress).toBe('00:0c:29:aa:bb:cc');
+    expect('MacAddress' in body).toBe(false);
+  });
   it('carries hostname, sysctls, labels, a do-nothing command under init', () => {
     expect(body.name).toBe('lab-web-01');
     expect(body.Image).toBe('decnet/runtime-base:test');

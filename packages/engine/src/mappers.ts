@@ -161,6 +161,8 @@ export function baseCreateBody(op: CreateContainerOp): Dockerode.ContainerCreate
     Hostname: c.hostname,
     Cmd: ['sleep', 'infinity'],
     Labels: { ...op.labels },
+    // API < 1.44 (Debian's docker.io 20.10) reads the container-level field, newer engines the endpoint's: both, equal
+    ...(c.mac !== undefined ? { MacAddress: c.mac } : {}),
     StopTimeout: BASE_LIMITS.stopTimeout,
     HostConfig: {
       ...COMMON_SECURITY,
@@ -174,7 +176,7 @@ export function baseCreateBody(op: CreateContainerOp): Dockerode.ContainerCreate
       PidsLimit: BASE_LIMITS.pids,
     },
     NetworkingConfig: {
-      EndpointsConfig: { [c.network]: { IPAMConfig: { IPv4Address: c.ip } } },
+      EndpointsConfig: { [c.network]: { IPAMConfig: { IPv4Address: c.ip }, ...(c.mac !== undefined ? { MacAddress: c.mac } : {}) } },
     },
   };
 }
