@@ -19,7 +19,7 @@ import { ROOT, ctl, docker, env, memory, mib, must, run } from './bench-lib.mjs'
 
 const FLEET = 'benchi';
 const WINDOWS = new Set(['smb', 'rdp', 'ldap', 'mssql', 'llmnr']);
-const { values } = parseArgs({ options: { services: { type: 'string', default: 'smb,rdp,ldap,mssql,llmnr,ssh,http,https,imap,pop3,smtp,postgres,mongodb,elasticsearch,k8s,docker_api,vnc,mqtt,snmp,dns,tftp' }, idle: { type: 'string', default: '10' }, json: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { services: { type: 'string', default: 'smb,rdp,ldap,mssql,llmnr,ssh,http,https,imap,pop3,smtp,postgres,mongodb,elasticsearch,k8s,docker_api,vnc,mqtt,snmp,dns,tftp,sip,conpot' }, idle: { type: 'string', default: '10' }, json: { type: 'boolean', default: false } } });
 const services = values.services.split(',').map((s) => s.trim()).filter(Boolean);
 if (services.length === 0 || services.length > 200) throw new Error('--services: 1..200 names');
 const idleSeconds = Number(values.idle);

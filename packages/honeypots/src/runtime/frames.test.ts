@@ -52,4 +52,15 @@ describe('udp reply budget', () => {
     expect(b.take('a')).toBe(true);
     expect(b.take('c')).toBe(true); // table full: reset, never unbounded
   });
+  it('answers a burst, then refills at the rate (a flood gets the rate, no more)', () => {
+    let t = 0;
+    const b = new ReplyBudget(10, 100, () => t, 30);
+    expect(Array.from({ length: 40 }, () => b.take('a')).filter(Boolean).length).toBe(30);
+    t = 500; // half a second: five more
+    expect(Array.from({ length: 40 }, () => b.take('a')).filter(Boolean).length).toBe(5);
+    let ok = 0;
+    for (t = 1000; t < 11_000; t += 10) if (b.take('a')) ok++;
+    expect(ok).toBeGreaterThanOrEqual(99);
+    expect(ok).toBeLessThanOrEqual(106); // the rate plus what refilled between the bursts
+  });
 });

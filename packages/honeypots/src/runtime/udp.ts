@@ -2,8 +2,8 @@
  * UDP listener plumbing for services (NetBIOS name service, LLMNR, mDNS, SNMP,
  * SIP, TFTP, DNS): one dgram socket per udp port of the context, bounded
  * datagrams, and a per-source reply budget so a decky can never be used as a
- * reflection amplifier: replies to one source stop after `repliesPerSecond`
- * within a second and are never more than `maxReplyBytes`.
+ * reflection amplifier: replies to one source are capped at `repliesPerSecond`
+ * (after a burst of `replyBurst`) and are never more than `maxReplyBytes`.
  */
 import dgram from 'node:dgram';
 import os from 'node:os';
@@ -16,6 +16,8 @@ export interface UdpServiceOptions {
   maxDatagram?: number;
   /** replies one source may get per second; default 20 */
   repliesPerSecond?: number;
+  /** replies one source may get at once before the rate applies; default repliesPerSecond */
+  replyBurst?: number;
   /** a reply larger than this is not sent; default 1472 (one Ethernet frame) */
   maxReplyBytes?: number;
   /** distinct sources tracked for the reply budget before the table is reset; default 4096 */
@@ -32,24 +34,35 @@ export interface UdpServiceOptions {
 export type UdpReply = (data: Buffer) => void;
 export type UdpHandler = (msg: Buffer, info: ConnInfo, reply: UdpReply) => void;
 
-/** Per-source budget of replies in a one-second window. Pure state, no sockets. */
+/**
+ * Per-source budget of replies: a token bucket refilled at `perSecond`, holding at most
+ * `burst` (default `perSecond`) so a scanner's quick burst is answered while a steady
+ * flood is capped at the rate. Pure state, no sockets.
+ */
 export class ReplyBudget {
-  private readonly seen = new Map<string, { windowStart: number; count: number }>();
+  private readonly seen = new Map<string, { at: number; tokens: number }>();
+  private readonly burst: number;
   constructor(
     private readonly perSecond: number,
     private readonly maxSources: number,
     private readonly now: () => number = Date.now,
-  ) {}
+    burst?: number,
+  ) {
+    this.burst = Math.max(1, burst ?? perSecond);
+  }
   take(source: string): boolean {
     const t = this.now();
     let e = this.seen.get(source);
-    if (!e || t - e.windowStart >= 1000) {
-      if (!e && this.seen.size >= this.maxSources) this.seen.clear();
-      e = { windowStart: t, count: 0 };
+    if (!e) {
+      if (this.seen.size >= this.maxSources) this.seen.clear();
+      e = { at: t, tokens: this.burst };
       this.seen.set(source, e);
+    } else {
+      e.tokens = Math.min(this.burst, e.tokens + ((t - e.at) * this.perSecond) / 1000);
+      e.at = t;
     }
-    if (e.count >= this.perSecond) return false;
-    e.count += 1;
+    if (e.tokens < 1) return false;
+    e.tokens -= 1;
     return true;
   }
 }
@@ -89,7 +102,7 @@ function bindUdp(sock: dgram.Socket, host: string, port: number): Promise<number
 export async function startUdpService(ctx: ServiceContext, onMessage: UdpHandler, opts: UdpServiceOptions = {}): Promise<RunningService> {
   const maxDatagram = opts.maxDatagram ?? 4096;
   const maxReply = opts.maxReplyBytes ?? 1472;
-  const budget = new ReplyBudget(opts.repliesPerSecond ?? 20, opts.maxSources ?? 4096, opts.now);
+  const budget = new ReplyBudget(opts.repliesPerSecond ?? 20, opts.maxSources ?? 4096, opts.now, opts.replyBurst);
   const sockets: dgram.Socket[] = [];
   const ports: number[] = [];
   for (const p of ctx.ports.filter((x) => x.proto === 'udp')) {

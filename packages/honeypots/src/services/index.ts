@@ -31,6 +31,8 @@ import { mqttService } from './mqtt/mqtt.js';
 import { tftpService } from './tftp/tftp.js';
 import { dnsService } from './dns/dns.js';
 import { snmpService } from './snmp/snmp.js';
+import { sipService } from './sip/sip.js';
+import { conpotService } from './conpot/conpot.js';
 // --- end imports ---
 
 export const registry: Record<string, ServiceModule> = {
@@ -63,6 +65,8 @@ export const registry: Record<string, ServiceModule> = {
   tftp: tftpService,
   dns: dnsService,
   snmp: snmpService,
+  sip: sipService,
+  conpot: conpotService,
   // --- end entries ---
 };
 

@@ -12,6 +12,8 @@ export interface MibIdentity {
   sysDescr: string;
   sysContact: string;
   sysLocation: string;
+  /** sysObjectID (default: the OS profile's) */
+  sysObjectId?: string;
   /** MAC of eth0, 6 bytes */
   mac: Buffer;
   /** centiseconds since the agent started */
@@ -64,7 +66,7 @@ export function buildMib(id: MibIdentity): MibEntry[] {
   const add = (o: string, value: () => Buffer) => e.push({ oid: parseOid(o), value });
   const windows = id.os === 'windows' || id.os === 'windows_server';
   add('1.3.6.1.2.1.1.1.0', () => octets(id.sysDescr));
-  add('1.3.6.1.2.1.1.2.0', () => oid(parseOid(sysObjectIdFor(id.os))));
+  add('1.3.6.1.2.1.1.2.0', () => oid(parseOid(id.sysObjectId ?? sysObjectIdFor(id.os))));
   add('1.3.6.1.2.1.1.3.0', () => int(id.uptime(), TICKS));
   add('1.3.6.1.2.1.1.4.0', () => octets(id.sysContact));
   add('1.3.6.1.2.1.1.5.0', () => octets(id.hostname));

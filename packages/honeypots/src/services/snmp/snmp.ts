@@ -38,16 +38,24 @@ function str(ctx: ServiceContext, key: string): string {
   return typeof d === 'string' ? d : '';
 }
 
-export async function startSnmp(ctx: ServiceContext): Promise<RunningService> {
+export interface SnmpIdentityOptions {
+  /** sysDescr used when the sys_descr config key is unset (default: derived from the OS profile) */
+  defaultSysDescr?: string;
+  /** sysObjectID of the device (default: the OS profile's) */
+  sysObjectId?: string;
+}
+
+export async function startSnmp(ctx: ServiceContext, opts: SnmpIdentityOptions = {}): Promise<RunningService> {
   const started = Date.now();
   const uptime = () => Math.floor((Date.now() - started) / 10) + Math.floor(process.uptime() * 100);
   const hostname = ctx.persona.hostname || ctx.hostname;
   const mib = buildMib({
     os: ctx.persona.os,
     hostname,
-    sysDescr: str(ctx, 'sys_descr') || defaultSysDescr(ctx.persona.os, hostname, ctx.persona.windows?.build),
+    sysDescr: str(ctx, 'sys_descr') || opts.defaultSysDescr || defaultSysDescr(ctx.persona.os, hostname, ctx.persona.windows?.build),
     sysContact: str(ctx, 'sys_contact'),
     sysLocation: str(ctx, 'sys_location'),
+    ...(opts.sysObjectId !== undefined ? { sysObjectId: opts.sysObjectId } : {}),
     mac: ownMac(ctx.decky),
     uptime,
   });
