@@ -1,12 +1,14 @@
 /**
  * Infrastructure, VoIP, IoT and ICS deckies against the stock Debian clients, run from
- * the lab fleet's attacker namespace: nmap (-sV, vnc-info) and hydra's vnc module. Each
+ * the lab fleet's attacker namespace: nmap (-sV, -sU, vnc-info, modbus-discover, s7-info),
+ * hydra's vnc module, mosquitto, dig, tftp-hpa, net-snmp, sipvicious and sipsak. Each
  * client sees the product of the decky's persona and every credential is in
  * `decnetctl events`. One fleet (e2infra, 10.241.0.0/24), applied once; host id e2e-infra.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { macVendor, OUI_TABLE } from '@decnet/api';
 import { ROOT, decnetctl, tempDir, type RunResult } from './lib/cli.js';
 import { fleetEvents } from './lib/fleet-events.js';
 import { labFleet } from './lib/lab-fleet.js';
@@ -15,11 +17,13 @@ const FLEET = 'e2infra';
 const VNC = '10.241.0.11';
 const IOT = '10.241.0.12';
 const NET = '10.241.0.13';
+const PBX = '10.241.0.14';
+const PLC = '10.241.0.15';
 const SRC = '10.241.0.1';
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const IMAGE = process.env['DECNET_BASE_IMAGE'] ?? `decnet/runtime-base:${VERSION}`;
 const ENV = { DECNET_HOST_ID: 'e2e-infra', DECNET_STATE_DIR: tempDir('e2infra-state'), DECNET_BASE_IMAGE: IMAGE, DECNET_IMAGE_BASE: process.env['DECNET_IMAGE_BASE'] ?? IMAGE };
-const CLIENTS = ['nmap', 'hydra', 'mosquitto_sub', 'mosquitto_pub', 'dig', 'tftp', 'snmpwalk', 'snmpget'];
+const CLIENTS = ['nmap', 'hydra', 'mosquitto_sub', 'mosquitto_pub', 'dig', 'tftp', 'snmpwalk', 'snmpget', 'svmap', 'svwar', 'sipsak', 'curl'];
 
 const MANIFEST = `apiVersion: decnet.io/v1alpha1
 kind: Fleet
@@ -64,6 +68,28 @@ spec:
   services: [dns, tftp]
   serviceConfig:
     dns: { domain: branch.example, bind_version: "9.18.24-1-Debian", dns_records: "fs01 10.241.0.21\\nmail 10.241.0.25" }
+---
+apiVersion: decnet.io/v1alpha1
+kind: Decky
+metadata: { name: e2i-pbx }
+spec:
+  fleet: ${FLEET}
+  ip: ${PBX}
+  hostname: pbx01
+  archetype: voip-server
+  serviceConfig:
+    sip: { sip_server: "Asterisk PBX 18.20.0", sip_extensions: "100,101,205,300" }
+---
+apiVersion: decnet.io/v1alpha1
+kind: Decky
+metadata: { name: e2i-plc }
+spec:
+  fleet: ${FLEET}
+  ip: ${PLC}
+  hostname: plc-line3
+  archetype: industrial-control
+  serviceConfig:
+    conpot: { ics_plant: "WTP-NORTH", ics_serial: "S C-X4U421302010", snmp_community: public }
 `;
 
 const ctl = (args: string[], timeoutMs?: number) => decnetctl(args, { env: ENV, timeoutMs });
@@ -74,7 +100,7 @@ const nmap = (...args: string[]) => lab(['nmap', '-Pn', '-n', ...args], 240_000)
 
 const { expectEvent } = fleetEvents(ctl, FLEET);
 
-const fleet = labFleet(ctl, FLEET, MANIFEST, { clients: CLIENTS, image: IMAGE, services: 5 });
+const fleet = labFleet(ctl, FLEET, MANIFEST, { clients: CLIENTS, image: IMAGE, services: 7 });
 beforeAll(() => fleet.up(), 900_000);
 afterAll(() => fleet.down(), 300_000);
 
@@ -158,5 +184,72 @@ describe('snmp', () => {
     expect(bad).toMatch(/Timeout/);
     await expectEvent({ decky: 'e2i-iot', service: 'snmp', event: 'auth_attempt', secret_kind: 'snmp_community', secret: 'public', success: false, src_ip: SRC });
     await expectEvent({ decky: 'e2i-iot', service: 'snmp', event: 'auth_attempt', secret_kind: 'snmp_community', secret: 'n0c-r34d', success: true });
+  });
+});
+
+describe('sip', () => {
+  it('svmap names the Asterisk of sip_server; nmap -sU -sV names it on 5060', async () => {
+    expect(out(await lab(['svmap', PBX]))).toMatch(new RegExp(`\\|\\s*${PBX.replace(/\./g, '\\.')}:5060\\s*\\|\\s*Asterisk PBX 18\\.20\\.0\\s*\\|`));
+    const o = out(await nmap('-sU', '-sV', '-p', '5060', PBX));
+    expect(o).toMatch(/5060\/udp\s+open\s+sip\S*\s+Asterisk PBX 18\.20\.0/);
+  });
+
+  it('svwar enumerates exactly the configured extensions', async () => {
+    const o = out(await lab(['svwar', '-e100-310', PBX], 180_000));
+    const found = [...o.matchAll(/^\|\s*(\d+)\s*\|\s*reqauth\s*\|$/gm)].map((m) => m[1]).sort();
+    expect(found, o).toEqual(['100', '101', '205', '300']);
+  });
+
+  it('sipsak: OPTIONS gets the 200; a register completes the digest exchange and the response is captured for john', async () => {
+    expect(out(await lab(['sipsak', '-vv', '-s', `sip:100@${PBX}`]))).toContain('SIP/2.0 200 OK');
+    const reg = out(await lab(['sipsak', '-U', '-vvv', '-s', `sip:205@${PBX}`, '-u', '205', '-a', 'Pbx-2026!'], 60_000));
+    expect(reg).toContain('SIP/2.0 401 Unauthorized');
+    expect(reg).toContain('SIP/2.0 403 Forbidden');
+    await expectEvent(
+      { decky: 'e2i-pbx', service: 'sip', event: 'auth_attempt', principal: '205', secret_kind: 'sip_digest', success: false, src_ip: SRC },
+      (e) => String(e['hashcat']).startsWith('$sip$*'),
+    );
+    await expectEvent({ decky: 'e2i-pbx', service: 'sip', event: 'request', method: 'OPTIONS', src_ip: SRC });
+  });
+});
+
+describe('conpot (ICS)', () => {
+  it('nmap modbus-discover and s7-info show the Siemens S7-300 persona', async () => {
+    const o = out(await nmap('-p', '102,502', '--script', 'modbus-discover,s7-info', PLC));
+    expect(o).toMatch(/Device identification: Siemens 6ES7 315-2EH14-0AB0 V3\.2\.6/);
+    expect(o).toMatch(/Module: 6ES7 315-2EH14-0AB0/);
+    expect(o).toMatch(/Module Type: CPU 315-2 PN\/DP/);
+    expect(o).toMatch(/Serial Number: S C-X4U421302010/);
+    expect(o).toMatch(/Plant Identification: WTP-NORTH/);
+    expect(o).toMatch(/Copyright: Original Siemens Equipment/);
+    await expectEvent({ decky: 'e2i-plc', service: 'conpot', event: 'command', protocol: 'modbus', src_ip: SRC });
+    await expectEvent({ decky: 'e2i-plc', service: 'conpot', event: 'command', protocol: 's7comm', src_ip: SRC });
+  });
+
+  it('the PLC snmp agent says SIMATIC; the HMI page names the CPU and captures a login', async () => {
+    const d = out(await lab(['snmpget', '-v2c', '-c', 'public', PLC, '1.3.6.1.2.1.1.1.0']));
+    expect(d).toContain('"Siemens, SIMATIC S7, CPU315-2 PN/DP, 6ES7 315-2EH14-0AB0, HW: 4, FW: V3.2.6"');
+    const page = out(await lab(['curl', '-s', `http://${PLC}/`]));
+    expect(page).toMatch(/<title>[^<]*Siemens[^<]*CPU 315-2 PN\/DP[^<]*<\/title>/);
+    await lab(['curl', '-s', '-o', '/dev/null', '-d', 'username=operator&password=Siem3ns!', `http://${PLC}/login`]);
+    await expectEvent({ decky: 'e2i-plc', service: 'conpot', event: 'auth_attempt', principal: 'operator', secret: 'Siem3ns!', src_ip: SRC });
+  });
+});
+
+describe('network identity', () => {
+  it('every decky answers ARP with a vendor MAC of its kind (never 02:42), the one decnet recorded', async () => {
+    const o = out(await lab(['nmap', '-sn', '-n', `${VNC}-15`])); // ARP ping: nmap prints each MAC and its IEEE vendor
+    const seen = new Map([...o.matchAll(/Nmap scan report for (\S+)\s+Host is up[^\n]*\nMAC Address: ([0-9A-F:]{17}) \(([^)]+)\)/g)].map((m) => [m[1]!, { mac: m[2]!.toLowerCase(), vendor: m[3]! }]));
+    expect([...seen.keys()].sort(), o).toEqual([VNC, IOT, NET, PBX, PLC].sort());
+    const listed = JSON.parse((await ctl(['get', 'deckies', '--fleet', FLEET, '-o', 'json'])).stdout) as { items?: { name: string; ip: string; mac: string }[] } | { name: string; ip: string; mac: string }[];
+    const rows = Array.isArray(listed) ? listed : (listed.items ?? []);
+    for (const [ip, { mac, vendor }] of seen) {
+      expect(mac.startsWith('02:42'), `${ip} ${mac}`).toBe(false);
+      expect(vendor, `${ip} ${mac}`).toBe(macVendor(mac));
+      expect(rows.find((r) => r.ip === ip)?.mac, ip).toBe(mac);
+    }
+    expect(seen.get(PLC)!.vendor).toBe('Siemens AG');
+    const iot = new Set(OUI_TABLE.iot.flat().map((r) => r.vendor));
+    expect(iot.has(seen.get(IOT)!.vendor), seen.get(IOT)!.vendor).toBe(true);
   });
 });

@@ -20,6 +20,9 @@ const HOST = 'ef-load';
 const F = 'ef-load';
 const D = 'ef-load-a';
 const IP = '10.238.6.10';
+/** a second decky for the services whose ports clash with the first one's (conpot's HMI on 80) */
+const D2 = 'ef-load-b';
+const IP2 = '10.238.6.11';
 const ctl = ctlFor(HOST, { DECNET_STATE_DIR: stateDir('ef-load') });
 const CONCURRENCY = 200;
 const DURATION_MS = Number(process.env['DECNET_FAULTS_LOAD_MS'] ?? 5000);
@@ -58,7 +61,11 @@ const SERVICES = {
   vnc: { port: 5900, first: '', cap: 256 },
   dns: { port: 53, first: 'hex:001e10e1010000010000000000000474657374076578616d706c650000010001', cap: 256 }, // TCP, length-framed A query
   mqtt: { port: 1883, first: 'hex:101000044d5154540402001e00046e6d6170', cap: 256 }, // CONNECT as nmap sends it, answered by CONNACK
-} as const;
+  sip: { port: 5060, first: 'OPTIONS sip:100@ef-load SIP/2.0\r\nVia: SIP/2.0/TCP 10.238.6.1:5060;branch=z9hG4bKload\r\nFrom: <sip:load@ef-load>;tag=1\r\nTo: <sip:100@ef-load>\r\nCall-ID: load@ef-load\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n', cap: 256 }, // over TCP
+  conpot: { port: 502, first: 'hex:000100000006010300000002', cap: 256, decky: D2 }, // modbus read holding registers 0..1 (the PLC's 102 and 80 are on the same container)
+} as const satisfies Record<string, { port: number; first: string; cap: number; decky?: string }>;
+const deckyOf = (svc: Svc): string => ('decky' in SERVICES[svc] ? (SERVICES[svc] as { decky: string }).decky : D);
+const ipOf = (svc: Svc): string => (deckyOf(svc) === D2 ? IP2 : IP);
 type Svc = keyof typeof SERVICES;
 
 interface LoadResult {
@@ -70,8 +77,8 @@ interface LoadResult {
   maxLatencyMs: number;
 }
 
-async function connectionEvents(service: string): Promise<number> {
-  const r = await ctl(['events', '--fleet', F, '--decky', D, '--service', service, '--source', 'engine', '-o', 'json']);
+async function connectionEvents(service: Svc): Promise<number> {
+  const r = await ctl(['events', '--fleet', F, '--decky', deckyOf(service), '--service', service, '--source', 'engine', '-o', 'json']);
   if (r.code !== 0) throw new Error(`events: ${show(r)}`);
   const evs = JSON.parse(r.stdout) as Array<{ event: string; count?: number }>;
   return evs.filter((e) => e.event === 'connection').reduce((n, e) => n + (e.count ?? 1), 0);
@@ -84,11 +91,16 @@ async function containerHealth(name: string): Promise<string> {
 describe('fault: 200 concurrent connections per service against one decky (ef-load)', () => {
   beforeAll(async () => {
     await cleanupFleet(ctl, F, HOST);
-    const r = await ctl(['apply', '-f', manifestFile([fleetDoc(F, '10.238.6.0/24', '10.238.6.1'), deckyDoc({ name: D, fleet: F, ip: IP, services: Object.keys(SERVICES), nmapOS: 'linux' })])]);
+    const names = Object.keys(SERVICES) as Svc[];
+    const r = await ctl(['apply', '-f', manifestFile([
+      fleetDoc(F, '10.238.6.0/24', '10.238.6.1'),
+      deckyDoc({ name: D, fleet: F, ip: IP, services: names.filter((n) => deckyOf(n) === D), nmapOS: 'linux' }),
+      deckyDoc({ name: D2, fleet: F, ip: IP2, services: names.filter((n) => deckyOf(n) === D2), nmapOS: 'embedded' }),
+    ])]);
     expect(r.code, show(r)).toBe(0);
     // Running is not listening yet: every service announces service_start once bound
-    const services = (await containers(`com.decnet.decky=${D}`)).filter((c) => c.labels['com.decnet.host'] === HOST && c.labels['com.decnet.role'] === 'service');
-    expect(services).toHaveLength(Object.keys(SERVICES).length);
+    const services = (await containers(`com.decnet.fleet=${F}`)).filter((c) => c.labels['com.decnet.host'] === HOST && c.labels['com.decnet.role'] === 'service');
+    expect(services).toHaveLength(names.length);
     for (const c of services) await until(async () => (await docker('logs', c.name)).includes('"event":"service_start"'), 30_000);
   }, 180_000);
 
@@ -98,10 +110,10 @@ describe('fault: 200 concurrent connections per service against one decky (ef-lo
 
   it.each(Object.keys(SERVICES) as Svc[])('%s: no crash, every connection answered or cleanly closed, no event lost', async (svc) => {
     const { port, first, cap } = SERVICES[svc];
-    const name = `${D}-${svc}`;
+    const name = `${deckyOf(svc)}-${svc}`;
     const eventsBefore = await connectionEvents(svc);
-    const res = await step(`${CONCURRENCY} concurrent connections to ${svc} (${IP}:${port}) for ${DURATION_MS} ms`, async () => {
-      const r = await ctl(['lab', 'exec', F, '--', process.execPath, CLIENT, IP, String(port), JSON.stringify(first), String(CONCURRENCY), String(DURATION_MS)]);
+    const res = await step(`${CONCURRENCY} concurrent connections to ${svc} (${ipOf(svc)}:${port}) for ${DURATION_MS} ms`, async () => {
+      const r = await ctl(['lab', 'exec', F, '--', process.execPath, CLIENT, ipOf(svc), String(port), JSON.stringify(first), String(CONCURRENCY), String(DURATION_MS)]);
       expect(r.code, show(r)).toBe(0);
       return JSON.parse(r.stdout.trim().split('\n').pop()!) as LoadResult;
     });
@@ -127,9 +139,9 @@ describe('fault: 200 concurrent connections per service against one decky (ef-lo
   });
 
   it('the whole decky survived the load', async () => {
-    const all = (await containers(`com.decnet.decky=${D}`)).filter((c) => c.labels['com.decnet.host'] === HOST);
+    const all = (await containers(`com.decnet.fleet=${F}`)).filter((c) => c.labels['com.decnet.host'] === HOST);
     const health = await Promise.all(all.map(async (c) => `${c.name}: ${await containerHealth(c.name)}`));
     expect(health).toEqual(all.map((c) => `${c.name}: running restarts=0 oom=false`));
-    checked(`all ${all.length} containers of ${D} running, none restarted or OOM-killed`);
+    checked(`all ${all.length} containers of ${D} and ${D2} running, none restarted or OOM-killed`);
   });
 });
