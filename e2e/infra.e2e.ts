@@ -5,7 +5,7 @@
  * client sees the product of the decky's persona and every credential is in
  * `decnetctl events`. One fleet (e2infra, 10.241.0.0/24), applied once; host id e2e-infra.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { macVendor, OUI_TABLE } from '@decnet/api';
@@ -65,7 +65,8 @@ spec:
   ip: ${NET}
   hostname: ns1
   nmapOS: linux
-  services: [dns, tftp]
+  distro: rocky9
+  services: [dns, tftp, ssh]
   serviceConfig:
     dns: { domain: branch.example, bind_version: "9.18.24-1-Debian", dns_records: "fs01 10.241.0.21\\nmail 10.241.0.25" }
 ---
@@ -100,7 +101,7 @@ const nmap = (...args: string[]) => lab(['nmap', '-Pn', '-n', ...args], 240_000)
 
 const { expectEvent } = fleetEvents(ctl, FLEET);
 
-const fleet = labFleet(ctl, FLEET, MANIFEST, { clients: CLIENTS, image: IMAGE, services: 7 });
+const fleet = labFleet(ctl, FLEET, MANIFEST, { clients: CLIENTS, image: IMAGE, services: 8 });
 beforeAll(() => fleet.up(), 900_000);
 afterAll(() => fleet.down(), 300_000);
 
@@ -251,5 +252,27 @@ describe('network identity', () => {
     expect(seen.get(PLC)!.vendor).toBe('Siemens AG');
     const iot = new Set(OUI_TABLE.iot.flat().map((r) => r.vendor));
     expect(iot.has(seen.get(IOT)!.vendor), seen.get(IOT)!.vendor).toBe(true);
+  });
+});
+
+describe('coherent persona', () => {
+  it('a rocky9 decky shows RHEL\'s OpenSSH to nmap -sV, not the catalogue\'s Ubuntu build', async () => {
+    const o = out(await nmap('-sV', '-p', '22', NET));
+    expect(o).toMatch(/22\/tcp\s+open\s+ssh\s+OpenSSH 8\.7 \(protocol 2\.0\)/);
+    expect(o).not.toMatch(/Ubuntu|Debian/);
+  });
+
+  it('validate warns (exit 0) when explicit config tells another story than the OS profile, naming the field', async () => {
+    const dir = tempDir('e2infra-warn');
+    const file = join(dir, 'w.yaml');
+    writeFileSync(file, `${MANIFEST.split('---')[0]}---
+apiVersion: decnet.io/v1alpha1
+kind: Decky
+metadata: { name: e2i-two-stories }
+spec: { fleet: ${FLEET}, nmapOS: windows, services: [ssh], serviceConfig: { ssh: { ssh_version: "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3" } } }
+`);
+    const r = await ctl(['validate', '-f', file]);
+    expect(r.code, out(r)).toBe(0);
+    expect(r.stderr).toMatch(/warning: .*spec\.serviceConfig\.ssh\.ssh_version: "SSH-2\.0-OpenSSH_9\.2p1 Debian-2\+deb12u3" says Debian, but nmapOS windows says Windows/);
   });
 });

@@ -45,3 +45,13 @@ export function generateHostname(deckyName: string, family: DistroFamily): strin
     }
   }
 }
+
+/**
+ * Hostname for a Windows workstation as Windows Setup names it when nobody renames it:
+ * DESKTOP- and seven upper-case letters and digits, deterministic for the decky name.
+ */
+export function windowsDesktopHostname(deckyName: string): string {
+  const rand = seededRandom(`hostname:${deckyName}`);
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+  return `DESKTOP-${Array.from({ length: 7 }, () => alphabet[Math.floor(rand() * alphabet.length)]).join('')}`;
+}

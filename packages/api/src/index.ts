@@ -17,6 +17,7 @@ export * from './catalog-archetypes.js';
 export * from './catalog-distros.js';
 export * from './os-profiles.js';
 export * from './mac-vendors.js';
+export * from './catalog-builds.js';
 export * from './persona.js';
 export * from './hostnames.js';
 export * from './coerce.js';

@@ -6,10 +6,11 @@
 import { archetypeDef } from './catalog-archetypes.js';
 import { distroDef, DISTRO_NAMES } from './catalog-distros.js';
 import { SERVICE_NAMES } from './catalog-services.js';
-import { generateHostname, stableHash } from './hostnames.js';
+import { generateHostname, stableHash, windowsDesktopHostname } from './hostnames.js';
 import { osSysctls } from './os-profiles.js';
 import { buildService, portClashes, randomServices, servicePorts, withoutClashes } from './resolve-services.js';
 import type { DeckyManifest, DeckySetManifest, DeckyTemplate } from './schemas.js';
+import { bannerStory, platformDefaults, platformOf, platformStory } from './catalog-builds.js';
 import type { Labels, OsProfileName, ResolvedDecky, ResolvedFleet, ResolvedService } from './types.js';
 
 /** A decky to resolve: a Decky manifest, or one replica of a DeckySet. */
@@ -75,11 +76,18 @@ export function resolveDeckyFields(
   fleet: ResolvedFleet,
   images: { serviceImage: string; baseImage?: string },
   report: Report,
+  warn: Report = () => undefined,
 ): DeckyFields | undefined {
   const spec = entry.spec;
   const archetype = spec.archetype !== undefined ? archetypeDef(spec.archetype) : undefined;
   const names = chooseServices(entry, fleet, report);
   if (names === undefined) return undefined;
+  const distro = chooseDistro(entry, archetype?.preferredDistros);
+  const distroInfo = distroDef(distro)!;
+  const nmapOS: OsProfileName = (spec.nmapOS as OsProfileName | undefined) ?? archetype?.nmapOS ?? 'linux';
+  // a Windows workstation is named as Windows names it; everything else by its distro's habits
+  const hostname = spec.hostname ?? (nmapOS === 'windows' ? windowsDesktopHostname(entry.name) : generateHostname(entry.name, distroInfo.family));
+  const platform = platformOf(distro, nmapOS);
 
   const services: ResolvedService[] = [];
   const secrets: Record<string, Record<string, string>> = {};
@@ -92,7 +100,10 @@ export function resolveDeckyFields(
     }
   }
   for (const name of [...names].sort()) {
-    const built = buildService(name, rawConfig[name] ?? {}, { serviceImage: images.serviceImage, custom: fleet.customServices ?? {} });
+    const explicit = rawConfig[name] ?? {};
+    // the platform's product builds, unless the manifest says otherwise (custom services get none)
+    const raw = Object.hasOwn(fleet.customServices ?? {}, name) ? explicit : { ...platformDefaults(platform, name, hostname), ...explicit };
+    const built = buildService(name, raw, { serviceImage: images.serviceImage, custom: fleet.customServices ?? {} });
     for (const p of built.problems) {
       report([...entry.base, 'serviceConfig', name, p.key], 'E_SERVICE_CONFIG', p.message);
       ok = false;
@@ -101,15 +112,13 @@ export function resolveDeckyFields(
     if (Object.keys(built.secrets).length > 0) secrets[name] = built.secrets;
   }
   if (!ok) return undefined;
+  storyWarnings(entry, rawConfig, distro, nmapOS, spec.nmapOS !== undefined, warn);
 
-  const distro = chooseDistro(entry, archetype?.preferredDistros);
-  const distroInfo = distroDef(distro)!;
-  const nmapOS: OsProfileName = (spec.nmapOS as OsProfileName | undefined) ?? archetype?.nmapOS ?? 'linux';
   const decky: Omit<ResolvedDecky, 'ip'> = {
     name: entry.name,
     fleet: fleet.name,
     labels: { ...entry.labels },
-    hostname: spec.hostname ?? generateHostname(entry.name, distroInfo.family),
+    hostname,
     distro,
     baseImage: spec.baseImage ?? images.baseImage ?? distroInfo.image,
     nmapOS,
@@ -121,4 +130,38 @@ export function resolveDeckyFields(
   if (mutateInterval !== undefined) decky.mutateInterval = mutateInterval;
   if (spec.placement !== undefined) decky.placement = structuredClone(spec.placement);
   return { decky, secrets };
+}
+
+/** Config keys whose values name the platform a product was built for. */
+const STORY_KEYS = ['ssh_version', 'kernel_version', 'server_header', 'banner', 'smtp_banner', 'mysql_version', 'mysql_banner', 'bind_version', 'os_string'];
+
+const STORY_NAMES: Record<string, string> = { windows: 'Windows', debian: 'Debian', ubuntu: 'Ubuntu', rhel: 'RHEL', freebsd: 'FreeBSD' };
+
+/** Warn (never fail) when explicit config tells another story than the decky's OS profile and distro, or than other explicit config. */
+function storyWarnings(
+  entry: DeckyEntry,
+  rawConfig: Readonly<Record<string, Readonly<Record<string, unknown>>>>,
+  distro: string,
+  nmapOS: OsProfileName,
+  explicitOs: boolean,
+  warn: Report,
+): void {
+  const own = platformStory(distro, nmapOS);
+  const ownField = nmapOS === 'windows' || nmapOS === 'windows_server' || nmapOS === 'bsd' ? `nmapOS ${nmapOS}${explicitOs ? '' : ' (from the archetype)'}` : `distro ${distro}`;
+  let first: { story: string; field: string } | undefined;
+  for (const svc of Object.keys(rawConfig).sort()) {
+    for (const key of STORY_KEYS) {
+      const v = rawConfig[svc]?.[key];
+      if (typeof v !== 'string') continue;
+      const story = bannerStory(v);
+      if (story === undefined) continue;
+      const field = `serviceConfig.${svc}.${key}`;
+      if (own !== undefined && story !== own) {
+        warn([...entry.base, 'serviceConfig', svc, key], 'W_PERSONA', `"${v}" says ${STORY_NAMES[story]}, but ${ownField} says ${STORY_NAMES[own]}: the decky tells two stories`);
+      } else if (first !== undefined && first.story !== story) {
+        warn([...entry.base, 'serviceConfig', svc, key], 'W_PERSONA', `"${v}" says ${STORY_NAMES[story]}, but ${first.field} says ${STORY_NAMES[first.story]}: the decky tells two stories`);
+      }
+      first ??= { story, field };
+    }
+  }
 }

@@ -119,7 +119,8 @@ ${decky('a', 'services: [ssh, wiki], distro: rocky9')}${decky('b', 'services: [s
     const r1 = ok(text);
     expect(r1.deckies.map((d) => d.baseImage)).toEqual(['rockylinux:9-minimal', 'my/base:1']);
     expect(r1.deckies[0]!.services).toEqual([
-      { name: 'ssh', image: 'decnet/honeypot:1.2.3', ports: [{ port: 22, proto: 'tcp' }], config: {}, secretKeys: [] },
+      // rocky9's own OpenSSH and kernel (catalog-builds.ts)
+      { name: 'ssh', image: 'decnet/honeypot:1.2.3', ports: [{ port: 22, proto: 'tcp' }], config: { ssh_version: 'SSH-2.0-OpenSSH_8.7', kernel_version: '5.14.0-427.13.1.el9_4.x86_64' }, secretKeys: [] },
       { name: 'wiki', image: 'acme/wiki:2', command: ['/wiki', '--port', '8081'], ports: [{ port: 8081, proto: 'tcp' }], config: {}, secretKeys: [] },
     ]);
     const r2 = ok(text, { version: '1.2.3', baseImage: 'decnet/runtime-base:test', serviceImage: 'decnet/honeypot:dev' });
@@ -132,14 +133,15 @@ ${decky('a', 'services: [ssh, wiki], distro: rocky9')}${decky('b', 'services: [s
       FLEET +
         decky(
           'web-01',
-          `services: [https, ssh], serviceConfig: { https: { response_code: "404", fake_app: wordpress, tls_key: "KEY", custom_body: "b64:aGVsbG8=" }, ssh: { users: "root:toor" } }`,
+          `distro: debian, services: [https, ssh], serviceConfig: { https: { response_code: "404", fake_app: wordpress, tls_key: "KEY", custom_body: "b64:aGVsbG8=" }, ssh: { users: "root:toor" } }`,
         ),
     );
     const [https, ssh] = r.deckies[0]!.services;
-    expect(https!.config).toEqual({ response_code: 404, fake_app: 'wordpress', custom_body: 'hello' });
+    // explicit values, plus the platform's builds where they differ from the catalogue default
+    expect(https!.config).toEqual({ response_code: 404, fake_app: 'wordpress', custom_body: 'hello', server_header: 'Apache/2.4.62 (Debian)' });
     expect(https!.secretKeys).toEqual(['tls_key']);
     expect(https!.secretsDigest).toBe(sha256Hex(canonicalJson({ tls_key: 'KEY' })));
-    expect(ssh!.config).toEqual({ users: 'root:toor' });
+    expect(ssh!.config).toEqual({ users: 'root:toor', ssh_version: 'SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3', kernel_version: '6.1.0-26-amd64' });
     expect(ssh!.secretsDigest).toBeUndefined();
     expect(r.secrets).toEqual({ 'web-01': { https: { tls_key: 'KEY' } } });
     expect(canonicalJson(r.deckies)).not.toContain('KEY');

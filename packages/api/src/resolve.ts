@@ -34,6 +34,8 @@ export interface ResolveResult {
   /** best effort when there are issues: never apply it then */
   resolution: Resolution;
   issues: ManifestIssue[];
+  /** things that resolve but look wrong (W_ codes): printed by validate and apply, never fatal */
+  warnings: ManifestIssue[];
 }
 
 function origin(m: Manifest): string {
@@ -96,6 +98,7 @@ function expand(m: DeckyManifest | DeckySetManifest): DeckyEntry[] {
 /** Resolve manifests, collecting every issue instead of throwing. */
 export function resolveManifests(manifests: readonly Manifest[], options: ResolveOptions): ResolveResult {
   const issues: ManifestIssue[] = [];
+  const warnings: ManifestIssue[] = [];
   const serviceImage = options.serviceImage ?? `decnet/honeypot:${options.version}`;
 
   // fleets: submitted ones override known ones of the same name
@@ -160,7 +163,10 @@ export function resolveManifests(manifests: readonly Manifest[], options: Resolv
       seenTemplateIssues.add(key);
       issues.push(issue);
     };
-    const fields = resolveDeckyFields(e, fleet, { serviceImage, ...(options.baseImage !== undefined ? { baseImage: options.baseImage } : {}) }, report);
+    const fields = resolveDeckyFields(e, fleet, { serviceImage, ...(options.baseImage !== undefined ? { baseImage: options.baseImage } : {}) }, report, (path, code, message) => {
+      const w = issueFor(e.manifest, path, code, message);
+      if (!warnings.some((x) => x.path === w.path && x.message === w.message && x.name === w.name)) warnings.push(w);
+    });
     if (!fields) continue;
     resolvedFields.set(e.name, fields.decky);
     if (Object.keys(fields.secrets).length > 0) secrets[e.name] = fields.secrets;
@@ -205,7 +211,7 @@ export function resolveManifests(manifests: readonly Manifest[], options: Resolv
   keepMutations(deckies, options.observedDeckies ?? []);
   deckies.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   submittedFleets.sort((a, b) => (a.name < b.name ? -1 : 1));
-  return { resolution: { fleets: submittedFleets, deckies, secrets: pruneSecrets(secrets, deckies) }, issues: sortIssues(issues, manifests) };
+  return { resolution: { fleets: submittedFleets, deckies, secrets: pruneSecrets(secrets, deckies) }, issues: sortIssues(issues, manifests), warnings: sortIssues(warnings, manifests) };
 }
 
 /** Resolve manifests; throws ManifestError listing every issue. */

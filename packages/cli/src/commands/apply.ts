@@ -1,5 +1,5 @@
 import { Command, Flags } from '@oclif/core';
-import { DecnetError, formatPlan, formatSummary } from '@decnet/api';
+import { DecnetError, formatIssue, formatPlan, formatSummary } from '@decnet/api';
 import { withHostLock } from '@decnet/engine';
 import { InvalidSubmissionError, imagesNeeded, prepare } from '../lib/apply.js';
 import { hostContext, hostFlags } from '../lib/context.js';
@@ -60,6 +60,7 @@ export default class Apply extends Command {
         { stateDir: engine.stateDir },
       );
       const { p, summary } = result;
+      for (const w of p.warnings) process.stderr.write(`warning: ${formatIssue(w)}\n`);
       if (p.plan.conflicts.length > 0) {
         process.stderr.write(formatPlan(p.plan));
         return this.exit(1);

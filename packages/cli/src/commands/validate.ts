@@ -19,9 +19,14 @@ export default class Validate extends Command {
       const parsed = await loadManifests(flags.file);
       const resolved = parsed.issues.length === 0 ? resolveManifests(parsed.manifests, { version: DECNET_VERSION }) : undefined;
       const issues = [...parsed.issues, ...(resolved?.issues ?? [])];
+      const warnings = resolved?.warnings ?? [];
       if (flags.output === 'json') {
-        process.stdout.write(renderJson({ valid: issues.length === 0, issues, deckies: resolved?.resolution.deckies.length ?? 0 }));
-      } else if (issues.length === 0) {
+        process.stdout.write(renderJson({ valid: issues.length === 0, issues, warnings, deckies: resolved?.resolution.deckies.length ?? 0 }));
+        if (issues.length > 0) return this.exit(1);
+        return;
+      }
+      for (const w of warnings) process.stderr.write(`warning: ${formatIssue(w)}\n`);
+      if (issues.length === 0) {
         const r = resolved!.resolution;
         process.stdout.write(`valid: ${parsed.manifests.length} document(s), ${r.fleets.length} fleet(s), ${r.deckies.length} decky(s)\n`);
       } else {

@@ -40,6 +40,8 @@ export interface Prepared {
   fleets: ResolvedFleet[];
   secrets: SecretBundle;
   plan: Plan;
+  /** W_ findings of resolve (a persona telling two stories ...): printed, never fatal */
+  warnings: ManifestIssue[];
 }
 
 /** Thrown when manifests do not validate/resolve against this host: nothing was changed. */
@@ -62,7 +64,7 @@ export async function prepare(engine: Engine, manifests: readonly Manifest[], op
   const observed = await engine.observe(opts.hostId);
   const grouped = groupObserved(observed);
   const known = knownState(grouped);
-  const { resolution, issues } = resolveManifests(manifests, {
+  const { resolution, issues, warnings } = resolveManifests(manifests, {
     version: DECNET_VERSION,
     baseImage: opts.baseImage,
     knownFleets: known.fleets,
@@ -79,7 +81,7 @@ export async function prepare(engine: Engine, manifests: readonly Manifest[], op
   }
   const planOpts: PlanOptions = { hostId: opts.hostId, prune: opts.prune, force: opts.force, deleteDeckies: opts.deleteDeckies, deleteFleets: opts.deleteFleets };
   const plan = makePlan(observed, { fleets, deckies: resolution.deckies }, planOpts);
-  return { observed, grouped, deckies: resolution.deckies, fleets, secrets: resolution.secrets, plan };
+  return { observed, grouped, deckies: resolution.deckies, fleets, secrets: resolution.secrets, plan, warnings };
 }
 
 /** Plan a deletion (no submission): deckies by name and/or whole fleets. */
@@ -100,7 +102,7 @@ export async function prepareDelete(engine: Engine, hostId: string, target: { de
   }
   // --force: the planner then also removes deckies whose labels do not decode (its InvalidLabels hint says so)
   const plan = makePlan(observed, { fleets: [], deckies: [] }, { hostId, force: opts.force, deleteDeckies: target.deckies, deleteFleets: [...fleets] });
-  return { observed, grouped, deckies: [], fleets: [], secrets: {}, plan };
+  return { observed, grouped, deckies: [], fleets: [], secrets: {}, plan, warnings: [] };
 }
 
 /** Images that create-container ops need. */

@@ -7,7 +7,7 @@
  * the commit stale: the submission is resolved and placed again on a fresh snapshot.
  */
 import { Flags } from '@oclif/core';
-import { DecnetError, resolveManifests, type Manifest, type ResolvedDecky, type ResolvedFleet, type Resolution } from '@decnet/api';
+import { DecnetError, formatIssue, resolveManifests, type Manifest, type ManifestIssue, type ResolvedDecky, type ResolvedFleet, type Resolution } from '@decnet/api';
 import {
   Registry,
   commitPlacement,
@@ -66,6 +66,7 @@ export async function registryApply(registry: Registry, manifests: readonly Mani
     await new Promise((r) => setTimeout(r, wait));
   }
   let resolution: Resolution | undefined;
+  let warnings: ManifestIssue[] = [];
   const outcome = await commitPlacement(
     registry,
     (snap) => {
@@ -73,6 +74,7 @@ export async function registryApply(registry: Registry, manifests: readonly Mani
       const r = resolveManifests(manifests, { version: DECNET_VERSION, baseImage: opts.baseImage, knownFleets: known.fleets, observedDeckies: known.deckies });
       if (r.issues.length > 0) throw new InvalidSubmissionError(r.issues);
       resolution = r.resolution;
+      warnings = r.warnings;
       const fleets = [...r.resolution.fleets];
       for (const d of r.resolution.deckies) {
         if (fleets.some((f) => f.name === d.fleet)) continue;
@@ -83,6 +85,7 @@ export async function registryApply(registry: Registry, manifests: readonly Mani
     },
     { dryRun: opts.dryRun },
   );
+  for (const w of warnings) process.stderr.write(`warning: ${formatIssue(w)}\n`);
   return { ...outcome, resolution: resolution! };
 }
 
