@@ -66,7 +66,7 @@ spec:
   hostname: ns1
   nmapOS: linux
   distro: rocky9
-  services: [dns, tftp, ssh]
+  services: [dns, tftp, ssh, http]
   serviceConfig:
     dns: { domain: branch.example, bind_version: "9.18.24-1-Debian", dns_records: "fs01 10.241.0.21\\nmail 10.241.0.25" }
 ---
@@ -101,7 +101,7 @@ const nmap = (...args: string[]) => lab(['nmap', '-Pn', '-n', ...args], 240_000)
 
 const { expectEvent } = fleetEvents(ctl, FLEET);
 
-const fleet = labFleet(ctl, FLEET, MANIFEST, { clients: CLIENTS, image: IMAGE, services: 8 });
+const fleet = labFleet(ctl, FLEET, MANIFEST, { clients: CLIENTS, image: IMAGE, services: 9 });
 beforeAll(() => fleet.up(), 900_000);
 afterAll(() => fleet.down(), 300_000);
 
@@ -260,6 +260,16 @@ describe('coherent persona', () => {
     const o = out(await nmap('-sV', '-p', '22', NET));
     expect(o).toMatch(/22\/tcp\s+open\s+ssh\s+OpenSSH 8\.7 \(protocol 2\.0\)/);
     expect(o).not.toMatch(/Ubuntu|Debian/);
+  });
+
+  it('its http is Rocky\'s Apache, with Apache\'s header order, Keep-Alive and 400 page', async () => {
+    const o = out(await nmap('-sV', '-p', '80', NET));
+    expect(o).toMatch(/80\/tcp\s+open\s+http\s+Apache httpd 2\.4\.57 \(\(Rocky Linux\)\)/);
+    const head = (await lab(['curl', '-sI', `http://${NET}/`])).stdout;
+    expect(head.split('\r\n').slice(1).filter(Boolean).map((l) => l.split(':')[0])).toEqual(['Date', 'Server', 'Last-Modified', 'ETag', 'Accept-Ranges', 'Content-Length', 'Keep-Alive', 'Connection', 'Content-Type']);
+    const bad = (await lab(['bash', '-c', `exec 3<>/dev/tcp/${NET}/80; printf 'GARBAGE\\r\\n\\r\\n' >&3; timeout 5 cat <&3; true`])).stdout;
+    expect(bad).toMatch(/^HTTP\/1\.1 400 Bad Request\r\nDate: [^\r]+\r\nServer: Apache\/2\.4\.57 \(Rocky Linux\)\r\n/);
+    expect(bad).toContain('Your browser sent a request that this server could not understand.');
   });
 
   it('validate warns (exit 0) when explicit config tells another story than the OS profile, naming the field', async () => {

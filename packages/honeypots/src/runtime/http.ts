@@ -94,6 +94,12 @@ export interface HttpServiceOptions {
    * none, no Date/Connection/Server, then close (Netty). Default false.
    */
   rawHttp10?: boolean;
+  /**
+   * The reply's head as the emulated product writes it: given the status and the
+   * reply's headers (Content-Length included), the full ordered header list (its own
+   * Date, Server and connection headers); undefined keeps node's order.
+   */
+  head?: (status: number, headers: [string, string][], state: { date: string; close: boolean; remaining: number }) => [string, string][] | undefined;
 }
 
 /** Headers echoed in the request event (authorization is reduced to its scheme). */
@@ -123,6 +129,9 @@ export function parseBearer(header: string | undefined): string | undefined {
   return m ? m[1] : undefined;
 }
 
+/** Requests one connection may carry (Apache's MaxKeepAliveRequests default). */
+const MAX_REQUESTS_PER_SOCKET = 100;
+
 function statusLine(status: number): string {
   return `${status} ${http.STATUS_CODES[status] ?? 'Unknown'}`;
 }
@@ -138,7 +147,7 @@ export async function startHttpService(ctx: ServiceContext, handle: HttpHandler,
     }
   });
   server.maxHeadersCount = HTTP_LIMITS.maxHeadersCount;
-  server.maxRequestsPerSocket = 100;
+  server.maxRequestsPerSocket = MAX_REQUESTS_PER_SOCKET;
   server.timeout = HTTP_LIMITS.idleMs;
   server.on('clientError', (err: Error & { code?: string }, socket) => {
     const info = infoOf.get(socket) ?? { src_ip: '', src_port: 0, dst_port: 0 };
@@ -248,10 +257,32 @@ export async function startHttpService(ctx: ServiceContext, handle: HttpHandler,
     }
   }
 
+  const served = new WeakMap<object, number>();
+
   function send(res: ServerResponse, r: HttpReply, head: boolean, close: boolean): void {
     try {
       if (opts.sendDate === false) res.sendDate = false;
       const payload = r.body === undefined ? Buffer.alloc(0) : typeof r.body === 'string' ? Buffer.from(r.body, 'utf8') : r.body;
+      // res.socket is null while a pipelined reply waits its turn: count on the request's socket
+      const sock = res.req.socket;
+      if (opts.head && sock) {
+        const n = (served.get(sock) ?? 0) + 1;
+        served.set(sock, n);
+        const given: [string, string][] = [];
+        for (const [k, v] of Object.entries(r.headers ?? {})) for (const one of Array.isArray(v) ? v : [v]) given.push([k, String(one)]);
+        if (!given.some(([k]) => k.toLowerCase() === 'content-length')) given.push(['Content-Length', String(payload.length)]);
+        const closing = close || !res.shouldKeepAlive || n >= MAX_REQUESTS_PER_SOCKET;
+        const ordered = opts.head(r.status, given, { date: new Date().toUTCString(), close: closing, remaining: MAX_REQUESTS_PER_SOCKET - n });
+        if (ordered) {
+          res.sendDate = false;
+          // node adds no Connection/Keep-Alive of its own once the head names them or this is removed
+          if (!ordered.some(([k]) => k.toLowerCase() === 'connection')) res.removeHeader('Connection');
+          res.writeHead(r.status, ordered.flatMap(([k, v]) => [k, v.replace(/[\r\n]/g, '')]));
+          res.end(head ? undefined : payload);
+          if (closing) res.once('finish', () => sock.destroy());
+          return;
+        }
+      }
       res.statusCode = r.status;
       if (opts.serverHeader) res.setHeader('Server', opts.serverHeader);
       const hasLength = Object.keys(r.headers ?? {}).some((k) => k.toLowerCase() === 'content-length');

@@ -129,7 +129,7 @@ describe('http over raw sockets', () => {
     const c = await RawClient.connect(port);
     c.send('GARBAGE\x00\x01\r\n\r\n');
     await c.waitClosed();
-    expect(c.text).toMatch(/^HTTP\/1.1 400 Bad Request\r\nServer: Apache\/2.4.57 \(Debian\)/);
+    expect(c.text).toMatch(/^HTTP\/1.1 400 Bad Request\r\nDate: [^\r]+\r\nServer: Apache\/2.4.57 \(Debian\)/);
     const big = await RawClient.connect(port);
     big.send(`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20000)}\r\n\r\n`);
     await big.waitClosed();
@@ -180,5 +180,59 @@ describe('http config', () => {
     expect(parseBasicAuth(`Basic ${Buffer.from('a:b:c').toString('base64')}`)).toEqual({ user: 'a', pass: Buffer.from('b:c') });
     expect(parseBasicAuth('Bearer x')).toBeUndefined();
     expect(parseBasicAuth(undefined)).toBeUndefined();
+  });
+});
+
+describe('response heads of the product in server_header', () => {
+  const headNames = (text: string, n = 0) => text.split('HTTP/1.1 ').filter(Boolean)[n]!.split('\r\n\r\n')[0]!.split('\r\n').slice(1).map((l) => l.split(':')[0]);
+  async function exchange(config: Record<string, ConfigValue>, raw: string, until: RegExp): Promise<string> {
+    const { port } = await start(config);
+    const c = await RawClient.connect(port);
+    c.send(raw);
+    const text = await c.waitFor(until);
+    c.close();
+    return text;
+  }
+  const GET = (path: string, close = false) => `GET ${path} HTTP/1.1\r\nHost: web01\r\n${close ? 'Connection: close\r\n' : ''}\r\n`;
+
+  it('nginx: Server first, then Date, the file headers in its order, no Keep-Alive header', async () => {
+    const text = await exchange({ server_header: 'nginx/1.22.1' }, GET('/'), /Accept-Ranges: bytes\r\n\r\n/);
+    expect(headNames(text)).toEqual(['Server', 'Date', 'Content-Type', 'Content-Length', 'Last-Modified', 'Connection', 'ETag', 'Accept-Ranges']);
+    expect(text).toMatch(/^Date: \w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} GMT\r$/m);
+    expect(text).toMatch(/^ETag: "[0-9a-f]+-[0-9a-f]+"\r$/m);
+    expect(text).toContain('Connection: keep-alive\r\n');
+    expect(text).not.toMatch(/Keep-Alive:/);
+  });
+
+  it('Apache: Date first, Keep-Alive max counting down per request, Content-Type last; 404 in iso-8859-1', async () => {
+    const text = await exchange({ server_header: 'Apache/2.4.62 (Debian)' }, GET('/') + GET('/nope'), /<\/address>\n<\/body><\/html>\n/);
+    expect(headNames(text, 0)).toEqual(['Date', 'Server', 'Last-Modified', 'ETag', 'Accept-Ranges', 'Content-Length', 'Keep-Alive', 'Connection', 'Content-Type']);
+    expect(text).toContain('Keep-Alive: timeout=5, max=99\r\nConnection: Keep-Alive\r\n');
+    expect(text).toContain('Keep-Alive: timeout=5, max=98\r\n');
+    expect(headNames(text, 1)).toEqual(['Date', 'Server', 'Content-Length', 'Keep-Alive', 'Connection', 'Content-Type']);
+    expect(text).toContain('Content-Type: text/html; charset=iso-8859-1\r\n');
+  });
+
+  it('IIS: Content-Type first, X-Powered-By, Date before Content-Length, no Connection on a kept connection, its 404 page', async () => {
+    const text = await exchange({ server_header: 'Microsoft-IIS/10.0' }, GET('/') + GET('/nope'), /<\/html>\r\n$/);
+    expect(headNames(text, 0)).toEqual(['Content-Type', 'Last-Modified', 'Accept-Ranges', 'ETag', 'Server', 'X-Powered-By', 'Date', 'Content-Length']);
+    expect(text).toMatch(/^ETag: "[0-9a-f]{15,16}:0"\r$/m);
+    expect(text).not.toMatch(/Connection:/);
+    expect(text).toContain('<title>404 - File or directory not found.</title>');
+  });
+
+  it('a request that does not parse gets the product\'s own 400 (IIS: HTTP.SYS)', async () => {
+    expect(await exchange({ server_header: 'nginx/1.22.1' }, 'GARBAGE\r\n\r\n', /<\/html>\r\n/)).toMatch(/^HTTP\/1\.1 400 Bad Request\r\nServer: nginx\/1\.22\.1\r\nDate: [^\r]+\r\nContent-Type: text\/html\r\nContent-Length: 157\r\nConnection: close\r\n\r\n<html>\r\n<head><title>400 Bad Request<\/title>/);
+    await svc?.close();
+    svc = undefined;
+    expect(await exchange({ server_header: 'Apache/2.4.62 (Debian)' }, 'GARBAGE\r\n\r\n', /<\/html>\n/)).toMatch(/^HTTP\/1\.1 400 Bad Request\r\nDate: [^\r]+\r\nServer: Apache\/2\.4\.62 \(Debian\)\r\n[\s\S]*Your browser sent a request that this server could not understand/);
+    await svc?.close();
+    svc = undefined;
+    expect(await exchange({ server_header: 'Microsoft-IIS/10.0' }, 'GARBAGE\r\n\r\n', /<\/HTML>\r\n/)).toMatch(/^HTTP\/1\.1 400 Bad Request\r\nContent-Type: text\/html; charset=us-ascii\r\nServer: Microsoft-HTTPAPI\/2\.0\r\n[\s\S]*Bad Request - Invalid Verb/);
+  });
+
+  it('an unknown product keeps the generic head', async () => {
+    const text = await exchange({ server_header: 'lighttpd/1.4.69' }, GET('/', true), /\r\n\r\n/);
+    expect(headNames(text)[0]).toBe('Server');
   });
 });

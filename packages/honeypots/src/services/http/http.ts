@@ -15,10 +15,11 @@ import type { RunningService, ServiceContext, ServiceModule } from '../../runtim
 import { FAKE_APP_HANDLERS, type AppResponse } from './http-apps.js';
 import { readHttpPersona, type HttpPersona } from './http-config.js';
 import { defaultPage, notFoundPage, statusPage } from './http-pages.js';
+import { pageContentType, productBadRequest, productHead, staticFileHeaders } from './http-products.js';
 
 export { HTTP_LIMITS, parseBasicAuth } from '../../runtime/http.js';
 
-function route(p: HttpPersona, req: HttpRequest, hostname: string, port: number): AppResponse {
+function route(p: HttpPersona, req: HttpRequest, hostname: string, port: number, seed: string): AppResponse {
   const ctype = String(req.headers['content-type'] ?? '').toLowerCase();
   const form = ctype.startsWith('application/x-www-form-urlencoded') ? new URLSearchParams(req.body.toString('utf8')) : undefined;
   const { method, path, query, body } = req;
@@ -26,14 +27,17 @@ function route(p: HttpPersona, req: HttpRequest, hostname: string, port: number)
     const r = FAKE_APP_HANDLERS[p.fakeApp]({ method, path, query, form, body, hostname });
     if (r) return r;
   }
-  const html = { 'Content-Type': 'text/html; charset=UTF-8' };
+  const html = (status: number) => ({ 'Content-Type': pageContentType(p.serverHeader, status) });
   if (path === '/' || path === '/index.html') {
     if (method !== 'GET' && method !== 'HEAD' && method !== 'POST') {
-      return { status: 405, headers: { ...html, Allow: 'GET, POST, OPTIONS, HEAD' }, body: statusPage(405, 'Method Not Allowed') };
+      return { status: 405, headers: { ...html(405), Allow: 'GET, POST, OPTIONS, HEAD' }, body: statusPage(405, 'Method Not Allowed') };
     }
-    return { status: p.responseCode, headers: html, body: p.customBody ?? defaultPage(p.serverHeader) };
+    const body = p.customBody ?? defaultPage(p.serverHeader);
+    // the index page is a file on disk: its Last-Modified, ETag and Accept-Ranges as the product sends them
+    const file = p.responseCode === 200 ? Object.fromEntries(staticFileHeaders(p.serverHeader, seed, body)) : {};
+    return { status: p.responseCode, headers: { ...html(p.responseCode), ...file }, body };
   }
-  return { status: 404, headers: html, body: notFoundPage(p.serverHeader, hostname, port) };
+  return { status: 404, headers: html(404), body: notFoundPage(p.serverHeader, hostname, port) };
 }
 
 /** The pure handler: request -> reply (pages, fake apps, form-login captures). */
@@ -43,7 +47,7 @@ export function httpHandler(ctx: ServiceContext, p: HttpPersona): (req: HttpRequ
     const hostname = hostHeader.replace(/:\d+$/, '').replace(/[^A-Za-z0-9.[\]:-]/g, '').slice(0, 255) || ctx.hostname;
     let r: AppResponse;
     try {
-      r = route(p, req, hostname, req.info.dst_port);
+      r = route(p, req, hostname, req.info.dst_port, ctx.decky);
     } catch (err) {
       ctx.log('http route failed', { err: String(err) });
       r = { status: 500, body: statusPage(500, 'Internal Server Error') };
@@ -80,11 +84,14 @@ function start(ctx: ServiceContext, overTls: boolean): Promise<RunningService> {
   const persona = readHttpPersona(ctx.config);
   for (const e of persona.errors) ctx.log(`http config: ${e}`);
   const request = overTls ? certRequestFor('https', ctx.persona, ctx.config) : undefined;
+  const port = ctx.ports[0]?.port ?? (overTls ? 443 : 80);
   const badRequest = (status: number, reason: string) =>
+    productBadRequest(persona.serverHeader, status, reason, ctx.hostname, port, new Date().toUTCString()) ??
     `HTTP/1.1 ${status} ${reason}\r\nServer: ${persona.serverHeader}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`;
   return startHttpService(ctx, httpHandler(ctx, persona), {
     serverHeader: persona.serverHeader,
     badRequest,
+    head: (status, headers, st) => productHead(persona.serverHeader, headers, st),
     ...(request
       ? {
           implicitTls: () => true,
