@@ -46,6 +46,15 @@ async function allRunning(d: string): Promise<boolean> {
   return cs.length === 3 && cs.every((c) => c.state === 'running');
 }
 
+/** Every service container of the decky joins the network namespace of its current base container. */
+async function joinsCurrentBase(d: string): Promise<boolean> {
+  const base = (await docker('inspect', '-f', '{{.Id}}', d).catch(() => '')).trim();
+  if (base === '') return false;
+  const cs = (await deckyContainers(d)).filter((c) => c.name !== d);
+  const modes = await Promise.all(cs.map(async (c) => (await docker('inspect', '-f', '{{.HostConfig.NetworkMode}}', c.name).catch(() => '')).trim()));
+  return modes.length > 0 && modes.every((m) => m === `container:${base}`);
+}
+
 async function waitReady(d: string): Promise<void> {
   const r = await decnetctl(['wait', '--for=condition=Ready', `decky/${d}`, '--timeout', '60s'], { env });
   expect(r.code, `${r.stdout}${r.stderr}\n--- controller log ---\n${ctl.logTail()}`).toBe(0);
@@ -131,7 +140,9 @@ describe('decnetctl controller heals', () => {
     const mid = (await deckyContainers('e2c-e')).map((c) => `${c.name}=${c.state}`);
     ctl.start();
     await ctl.waitReady(60_000); // the new controller's first resync is done
-    await until(() => allRunning('e2c-e'), 60_000);
+    // converged: three running containers, every service in the namespace of the base that exists now
+    // (services left in the namespace of a replaced base are running too, until the heal replaces them)
+    await until(async () => (await allRunning('e2c-e')) && (await joinsCurrentBase('e2c-e')), 60_000);
     await waitReady('e2c-e');
     const names = (await deckyContainers('e2c-e')).map((c) => c.name);
     expect(names, `state when killed: ${mid.join(', ')}`).toEqual(['e2c-e', 'e2c-e-http', 'e2c-e-ssh']);
