@@ -192,3 +192,40 @@ describe('ftp honeypot', () => {
     c2.close();
   });
 });
+
+describe('ftp dialect of the banner: a Microsoft FTP Service answers as IIS', () => {
+  let t: TestContext;
+  let svc: RunningService;
+  beforeAll(async () => {
+    t = makeTestContext('ftp', { banner: 'Microsoft FTP Service' });
+    svc = await startFtp(t.ctx);
+  });
+  afterAll(async () => {
+    await svc.close();
+    t.cleanup();
+  });
+
+  it('login, SYST, PWD, CWD, TYPE, unknown commands and FEAT as IIS 10 words them', async () => {
+    const c = await rawConnect(svc.ports[0]!);
+    await c.expect('220 Microsoft FTP Service\r\n');
+    const say = async (line: string, until: RegExp | string) => {
+      c.send(`${line}\r\n`);
+      return c.expect(until);
+    };
+    expect(await say('LIST', /\r\n/)).toContain('530 Please login with USER and PASS.');
+    expect(await say('USER administrator', /\r\n/)).toContain('331 Password required');
+    expect(await say('PASS Winter2026!', /\r\n/)).toContain('530 User cannot log in.');
+    expect(await say('FEAT', '211 END\r\n')).toContain('211-Extended features supported:');
+    expect(await say('USER anonymous', /\r\n/)).toContain('331 Password required');
+    expect(await say('PASS guest@', /\r\n/)).toContain('230 User logged in.');
+    expect(await say('SYST', /\r\n/)).toContain('215 Windows_NT');
+    expect(await say('PWD', /\r\n/)).toContain('257 "/" is current directory.');
+    expect(await say('CWD /nope', /\r\n/)).toContain('550 The system cannot find the file specified. ');
+    expect(await say('TYPE I', /\r\n/)).toContain('200 Type set to I.');
+    expect(await say('XYZZY', /\r\n/)).toContain('502 Command not implemented.');
+    expect(await say('DELE README.txt', /\r\n/)).toContain('550 Access is denied. ');
+    expect(await say('QUIT', /\r\n/)).toContain('221 Goodbye.');
+    c.close();
+    expect(t.events.some((e) => e.event === 'auth_attempt' && e['principal'] === 'administrator' && e['success'] === false)).toBe(true);
+  });
+});

@@ -13,6 +13,7 @@ import { createLineReader, safeWrite, stripV4Mapped } from '../../runtime/limits
 import { startTcpService } from '../../runtime/tcp.js';
 import { MAX_FTP_LINE, epsvReply, ftpListing, ftpResolve, ftpTree, listPathArg, parseFtpCommand, pasvReply, type FtpNode } from './ftp-commands.js';
 import { PassiveChannel, captureUpload, sendData, type QuarantineBudget } from './ftp-data.js';
+import { ftpDialectFor } from './ftp-dialect.js';
 
 export const DEFAULT_FTP_BANNER = '220 (vsFTPd 3.0.5)';
 
@@ -46,6 +47,8 @@ function session(socket: Socket, info: ConnInfo, sh: Shared): void {
   const { ctx, limits } = sh;
   const emit = (f: EmitFields) => ctx.emit({ ...info, ...f });
   const reply = (text: string) => safeWrite(socket, `${text}\r\n`);
+  const banner = bannerLine(ctx.config['banner']);
+  const d = ftpDialectFor(banner);
   const localIp = stripV4Mapped(socket.localAddress);
   let user = '';
   let loggedIn = false;
@@ -67,7 +70,7 @@ function session(socket: Socket, info: ConnInfo, sh: Shared): void {
   const withData = async (opening: string, work: (s: Socket) => Promise<string>) => {
     const ch = pasv;
     pasv = undefined;
-    if (!ch) return reply('425 Use PORT or PASV first.');
+    if (!ch) return reply(d.noDataChannel);
     reply(opening);
     const s = await ch.socket();
     if (!s) return reply('425 Failed to establish connection.');
@@ -81,73 +84,73 @@ function session(socket: Socket, info: ConnInfo, sh: Shared): void {
   const handle = async (verb: string, arg: string): Promise<boolean> => {
     if (verb !== 'PASS') emit({ event: 'command', command: arg ? `${verb} ${arg}` : verb, principal: user || undefined });
     if (!loggedIn && !OPEN_VERBS.has(verb)) {
-      reply(verb ? '530 Please login with USER and PASS.' : '500 Unknown command.');
+      reply(verb ? d.notLoggedIn : d.unknown);
       return true;
     }
     const path = ftpResolve(cwd, arg);
     switch (verb) {
       case 'USER':
-        if (loggedIn) reply('530 Can\'t change to another user.');
+        if (loggedIn) reply(d.userChange);
         else {
           user = arg.slice(0, 256);
-          reply('331 Please specify the password.');
+          reply(d.userOk(user));
         }
         return true;
       case 'PASS': {
-        if (loggedIn) return reply('230 Already logged in.'), true;
-        if (!user) return reply('503 Login with USER first.'), true;
+        if (loggedIn) return reply(d.alreadyLoggedIn), true;
+        if (!user) return reply(d.passWithoutUser), true;
         const ok = ANONYMOUS.has(user.toLowerCase());
         emit({ event: 'auth_attempt', principal: user, secret_kind: 'plaintext', ...secretFields(arg), success: ok });
         if (ok) {
           loggedIn = true;
-          reply('230 Login successful.');
+          reply(d.loginOk);
           return true;
         }
-        reply('530 Login incorrect.');
+        reply(d.loginBad);
         user = '';
         if (++failures >= limits.maxLoginFailures) return false;
         return true;
       }
       case 'QUIT':
-        reply('221 Goodbye.');
+        reply(d.quit);
         return false;
       case 'SYST':
-        return reply('215 UNIX Type: L8'), true;
+        return reply(d.syst), true;
       case 'FEAT':
-        return reply('211-Features:\r\n EPRT\r\n EPSV\r\n MDTM\r\n PASV\r\n REST STREAM\r\n SIZE\r\n TVFS\r\n UTF8\r\n211 End'), true;
+        return reply(d.feat), true;
       case 'OPTS':
-        return reply(/^utf8 on$/i.test(arg) ? '200 Always in UTF8 mode.' : '501 Option not understood.'), true;
+        return reply(/^utf8 on$/i.test(arg) ? d.optsUtf8 : d.optsBad), true;
       case 'AUTH':
-        return reply('530 Please login with USER and PASS.'), true;
+        return reply(d.authBeforeLogin), true;
       case 'HELP':
-        return reply('214-The following commands are recognized.\r\n ABOR CDUP CWD EPSV FEAT HELP LIST MDTM NLST NOOP OPTS PASS PASV PWD QUIT RETR SIZE STOR SYST TYPE USER\r\n214 Help OK.'), true;
+        return reply(d.help), true;
       case 'NOOP':
-        return reply('200 NOOP ok.'), true;
+        return reply(d.noop), true;
       case 'PWD':
       case 'XPWD':
-        return reply(`257 "${cwd}" is the current directory`), true;
+        return reply(d.pwd(cwd)), true;
       case 'CWD':
       case 'XCWD':
       case 'CDUP': {
         const target = verb === 'CDUP' ? ftpResolve(cwd, '..') : path;
         if (sh.tree.get(target)?.type === 'dir') {
           cwd = target;
-          reply('250 Directory successfully changed.');
-        } else reply('550 Failed to change directory.');
+          reply(d.cwdOk);
+        } else reply(d.cwdBad);
         return true;
       }
       case 'TYPE':
         if (/^I/i.test(arg) || /^L ?8/i.test(arg)) binary = true;
         else if (/^A/i.test(arg)) binary = false;
-        else return reply('500 Unrecognised TYPE command.'), true;
-        return reply(binary ? '200 Switching to Binary mode.' : '200 Switching to ASCII mode.'), true;
+        else return reply(d.typeBad), true;
+        return reply(d.typeOk(binary)), true;
       case 'MODE':
       case 'STRU':
         return reply(/^[SF]$/i.test(arg) ? `200 ${verb} set.` : '504 Bad MODE command.'), true;
       case 'REST':
         return reply(`350 Restart position accepted (${/^\d{1,15}$/.test(arg) ? arg : 0}).`), true;
       case 'ABOR':
-        return reply('225 No transfer to ABOR.'), true;
+        return reply(d.abor), true;
       case 'PASV':
         await openPassive(false);
         return true;
@@ -158,38 +161,38 @@ function session(socket: Socket, info: ConnInfo, sh: Shared): void {
       case 'PORT':
       case 'EPRT':
         emit({ event: 'request', request: 'active_mode', target: arg.slice(0, 100) });
-        return reply('500 Illegal PORT command.'), true;
+        return reply(d.portRefused), true;
       case 'LIST':
       case 'NLST': {
         const target = ftpResolve(cwd, listPathArg(arg));
         const listing = ftpListing(sh.tree, target, verb === 'LIST') ?? '';
-        await withData('150 Here comes the directory listing.', async (s) => ((await sendData(s, listing)) ? '226 Directory send OK.' : '426 Failure writing network stream.'));
+        await withData(d.listOpen, async (s) => ((await sendData(s, listing)) ? d.listDone : '426 Failure writing network stream.'));
         return true;
       }
       case 'SIZE':
       case 'MDTM': {
         const n = sh.tree.get(path);
-        if (n?.type !== 'file') return reply(verb === 'SIZE' ? '550 Could not get file size.' : '550 Could not get file modification time.'), true;
+        if (n?.type !== 'file') return reply(verb === 'SIZE' ? d.sizeMissing : d.mdtmMissing), true;
         return reply(verb === 'SIZE' ? `213 ${Buffer.byteLength(n.content ?? '')}` : '213 20240115091200'), true;
       }
       case 'RETR': {
         const n = sh.tree.get(path);
         emit({ event: 'download_attempt', path, principal: user, found: n?.type === 'file' });
-        if (n?.type !== 'file') return reply('550 Failed to open file.'), true;
+        if (n?.type !== 'file') return reply(d.fileMissing), true;
         const body = Buffer.from(n.content ?? '');
-        await withData(`150 Opening ${binary ? 'BINARY' : 'ASCII'} mode data connection for ${posix.basename(path)} (${body.length} bytes).`, async (s) =>
-          (await sendData(s, body)) ? '226 Transfer complete.' : '426 Failure writing network stream.',
+        await withData(d.retrOpen(binary, posix.basename(path), body.length), async (s) =>
+          (await sendData(s, body)) ? d.transferDone : '426 Failure writing network stream.',
         );
         return true;
       }
       case 'STOR':
       case 'APPE':
       case 'STOU': {
-        if (!arg && verb !== 'STOU') return reply('553 Could not create file.'), true;
-        await withData('150 Ok to send data.', async (s) => {
+        if (!arg && verb !== 'STOU') return reply(d.storNoName), true;
+        await withData(d.storOpen, async (s) => {
           const r = await captureUpload(s, ctx.quarantineDir, limits.maxUploadBytes, sh.budget);
           emit({ event: 'upload_attempt', path, principal: user, bytes: r.bytes, sha256: r.sha256, truncated: r.truncated, ...(r.stored ? { stored: r.stored } : {}) });
-          return r.truncated ? '552 Requested file action aborted. Exceeded storage allocation.' : '226 Transfer complete.';
+          return r.truncated ? '552 Requested file action aborted. Exceeded storage allocation.' : d.transferDone;
         });
         return true;
       }
@@ -202,17 +205,17 @@ function session(socket: Socket, info: ConnInfo, sh: Shared): void {
       case 'RNTO':
       case 'SITE':
       case 'CHMOD':
-        return reply('550 Permission denied.'), true;
+        return reply(d.denied), true;
       default:
-        return reply(verb ? '502 Command not implemented.' : '500 Unknown command.'), true;
+        return reply(verb ? d.notImplemented : d.unknown), true;
     }
   };
 
-  reply(bannerLine(ctx.config['banner']));
+  reply(banner);
   const reader = createLineReader({
     maxLine: MAX_FTP_LINE,
     onOverflow: () => {
-      reply('500 Input line too long.');
+      reply(d.lineTooLong);
       socket.end();
     },
     onLine: (line) => {
