@@ -157,7 +157,7 @@ const P: Readonly<Record<Platform, PlatformBuilds>> = {
     openssh: 'SSH-2.0-OpenSSH_for_Windows_8.1',
     httpd: 'Microsoft-IIS/10.0',
     ftpd: 'Microsoft FTP Service',
-    smtp: '{host} Microsoft ESMTP MAIL Service ready',
+    smtp: '{host} ESMTP MAIL Service ready', // Exchange says "<host> Microsoft ESMTP MAIL Service ready at <date>"; smtp-server puts ESMTP right after the name
     mysql: '8.0.36',
     pg: '15.6',
     redis: '3.0.504',
