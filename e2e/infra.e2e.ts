@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { macVendor, OUI_TABLE } from '@decnet/api';
-import { ROOT, decnetctl, tempDir, type RunResult } from './lib/cli.js';
+import { ROOT, decnetctl, docker, tempDir, type RunResult } from './lib/cli.js';
 import { fleetEvents } from './lib/fleet-events.js';
 import { labFleet } from './lib/lab-fleet.js';
 
@@ -23,7 +23,7 @@ const SRC = '10.241.0.1';
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const IMAGE = process.env['DECNET_BASE_IMAGE'] ?? `decnet/runtime-base:${VERSION}`;
 const ENV = { DECNET_HOST_ID: 'e2e-infra', DECNET_STATE_DIR: tempDir('e2infra-state'), DECNET_BASE_IMAGE: IMAGE, DECNET_IMAGE_BASE: process.env['DECNET_IMAGE_BASE'] ?? IMAGE };
-const CLIENTS = ['nmap', 'hydra', 'mosquitto_sub', 'mosquitto_pub', 'dig', 'tftp', 'snmpwalk', 'snmpget', 'svmap', 'svwar', 'sipsak', 'curl'];
+const CLIENTS = ['nmap', 'hydra', 'mosquitto_sub', 'mosquitto_pub', 'dig', 'tftp', 'snmpwalk', 'snmpget', 'svmap', 'svwar', 'sipsak', 'curl', 'ssh-keyscan'];
 
 const MANIFEST = `apiVersion: decnet.io/v1alpha1
 kind: Fleet
@@ -270,6 +270,23 @@ describe('coherent persona', () => {
     const bad = (await lab(['bash', '-c', `exec 3<>/dev/tcp/${NET}/80; printf 'GARBAGE\\r\\n\\r\\n' >&3; timeout 5 cat <&3; true`])).stdout;
     expect(bad).toMatch(/^HTTP\/1\.1 400 Bad Request\r\nDate: [^\r]+\r\nServer: Apache\/2\.4\.57 \(Rocky Linux\)\r\n/);
     expect(bad).toContain('Your browser sent a request that this server could not understand.');
+  });
+
+  it('keeps its ssh host keys when its ssh container is removed and re-created (no "host identification has changed")', async () => {
+    const scan = async () => (await lab(['ssh-keyscan', '-t', 'rsa,ecdsa,ed25519', NET])).stdout.split('\n').filter((l) => l && !l.startsWith('#')).sort();
+    const before = await scan();
+    expect(before.map((l) => l.split(' ')[1])).toEqual(['ecdsa-sha2-nistp256', 'ssh-ed25519', 'ssh-rsa']);
+    await docker('rm', '-f', 'e2i-ns-ssh');
+    const dir = tempDir('e2infra-reapply');
+    writeFileSync(join(dir, 'fleet.yaml'), MANIFEST);
+    const r = await ctl(['apply', '-f', join(dir, 'fleet.yaml')], 300_000);
+    expect(r.code, out(r)).toBe(0);
+    let after: string[] = [];
+    for (let i = 0; i < 40 && after.length < 3; i++) {
+      after = await scan();
+      if (after.length < 3) await new Promise((res) => setTimeout(res, 500));
+    }
+    expect(after).toEqual(before);
   });
 
   it('validate warns (exit 0) when explicit config tells another story than the OS profile, naming the field', async () => {

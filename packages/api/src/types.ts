@@ -193,4 +193,6 @@ export interface ServiceRuntimeConfig {
    * the state dir so a decky shows the same certificate across restarts)
    */
   tls?: Record<string, { cert: string; key: string }>;
+  /** ssh host keys made for the decky at apply time (OpenSSH private key format), kept in the state dir */
+  sshHostKeys?: string[];
 }

@@ -93,6 +93,18 @@ describe('TLS identities made at apply time', () => {
     expect((await stat(join(dir, 'config/lab/web-01/tls', files[0]!))).mode & 0o777).toBe(0o600);
   });
 
+  it('keeps the ssh host keys of a decky (RSA, ECDSA, Ed25519, 0600) across re-applies; other services get none', async () => {
+    const first = (await read(await prepareServiceFiles(dir, opFor('ssh', {}, 'ssh-01')))).sshHostKeys as string[];
+    expect(first).toHaveLength(3);
+    for (const k of first) expect(k).toContain('-----BEGIN OPENSSH PRIVATE KEY-----');
+    const again = (await read(await prepareServiceFiles(dir, opFor('ssh', { users: 'root:toor' }, 'ssh-01')))).sshHostKeys;
+    expect(again).toEqual(first);
+    expect((await stat(join(dir, 'config/lab/ssh-01/ssh/host-keys.json'))).mode & 0o777).toBe(0o600);
+    const other = (await read(await prepareServiceFiles(dir, opFor('ssh', {}, 'ssh-02')))).sshHostKeys;
+    expect(other).not.toEqual(first);
+    expect((await read(await prepareServiceFiles(dir, opFor('telnet', {}, 'ssh-01')))).sshHostKeys).toBeUndefined();
+  });
+
   it('makes a new one when the names change, none for services without TLS or with the operator certificate', async () => {
     const named = await read(await prepareServiceFiles(dir, opFor('https', { tls_cn: 'portal.example.com' })));
     expect(new X509Certificate(named.tls['debian-snakeoil'].cert).subject).toBe('CN=portal.example.com');

@@ -77,6 +77,7 @@ async function writeServiceFiles(stateDir: string, op: CreateContainerOp, secret
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const tls = await applyTimeIdentity(dirname(path), op, content);
   if (tls) content.tls = tls;
+  if (content.service === 'ssh') content.sshHostKeys = await keptSshHostKeys(join(dirname(path), 'ssh'));
   const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
   await writeFile(tmp, JSON.stringify(content, null, 2) + '\n', { mode: 0o644 });
   await chmod(tmp, 0o644);
@@ -132,4 +133,38 @@ async function readOrMake(file: string, key: string, request: CertRequest): Prom
   await writeFile(tmp, JSON.stringify({ request: key, ...made }) + '\n', { mode: 0o600 });
   await rename(tmp, file);
   return made;
+}
+
+/**
+ * The decky's ssh host keys: made once (as ssh-keygen -A would) and kept in
+ * `<decky config dir>/ssh/host-keys.json` (0600), so they survive restarts, heals and
+ * re-applies, as a real server's /etc/ssh keys do.
+ */
+async function keptSshHostKeys(dir: string): Promise<string[]> {
+  const file = join(dir, 'host-keys.json');
+  let p = makingKeys.get(file);
+  if (!p) {
+    p = readOrMakeKeys(file).finally(() => makingKeys.delete(file));
+    makingKeys.set(file, p);
+  }
+  return p;
+}
+
+const makingKeys = new Map<string, Promise<string[]>>();
+
+async function readOrMakeKeys(file: string): Promise<string[]> {
+  const { makeSshHostKeys, usableHostKeys } = await import('@decnet/honeypots/ssh-host-keys');
+  try {
+    const kept = JSON.parse(await readFile(file, 'utf8')) as { keys?: unknown[] };
+    const usable = usableHostKeys(kept.keys);
+    if (usable.length > 0 && usable.length === kept.keys?.length) return usable;
+  } catch {
+    /* none yet, or unreadable: make them */
+  }
+  const keys = makeSshHostKeys();
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(tmp, JSON.stringify({ keys }) + '\n', { mode: 0o600 });
+  await rename(tmp, file);
+  return keys;
 }

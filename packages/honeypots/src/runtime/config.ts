@@ -34,8 +34,11 @@ export function parseRuntimeConfig(raw: unknown, source = 'service config'): Ser
   const tlsIds = raw['tls'];
   if (tlsIds !== undefined && (!isObj(tlsIds) || !Object.values(tlsIds).every((v) => isObj(v) && typeof v['cert'] === 'string' && typeof v['key'] === 'string')))
     throw bad('"tls" must map certificate styles to {cert, key}');
+  const hostKeys = raw['sshHostKeys'];
+  if (hostKeys !== undefined && (!Array.isArray(hostKeys) || !hostKeys.every((k) => typeof k === 'string'))) throw bad('"sshHostKeys" must be a list of private keys');
   return {
     ...(tlsIds !== undefined ? { tls: tlsIds as ServiceRuntimeConfig['tls'] } : {}),
+    ...(hostKeys !== undefined ? { sshHostKeys: hostKeys as string[] } : {}),
     decky: raw['decky'] as string,
     fleet: typeof raw['fleet'] === 'string' ? raw['fleet'] : '',
     service: raw['service'] as string,

@@ -65,6 +65,7 @@ export async function startFromConfig(cfg: ServiceRuntimeConfig, opts: RunnerOpt
     ports: cfg.ports,
     config: cfg.config,
     ...(cfg.tls ? { tls: cfg.tls } : {}),
+    ...(cfg.sshHostKeys ? { sshHostKeys: cfg.sshHostKeys } : {}),
     quarantineDir: quarantineDir(opts.env ?? process.env),
     bindHost: opts.bindHost ?? '0.0.0.0',
     emit,

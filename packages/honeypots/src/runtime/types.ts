@@ -29,6 +29,8 @@ export interface ServiceContext {
   config: Record<string, ConfigValue>;
   /** TLS identities made at apply time, by certificate style (runtime/tls.ts serviceSecureContext) */
   tls?: Record<string, { cert: string; key: string }>;
+  /** ssh host keys made at apply time (kept across restarts); none: the service makes its own */
+  sshHostKeys?: string[];
   /** the port to bind for a catalogue port (tests: 0 for an ephemeral one); default the port itself */
   listenPort?: (p: ServicePort) => number;
   /** directory for captured uploads/mail (size-capped by the service), may be a tmpfs */

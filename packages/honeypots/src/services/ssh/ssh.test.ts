@@ -189,3 +189,25 @@ describe('ssh honeypot', () => {
     expect(await t.waitFor((e) => e.event === 'auth_attempt' && e.secret === 'nope')).toMatchObject({ principal: 'admin', success: false });
   });
 });
+
+describe('apply-time host keys', () => {
+  it.skipIf(!existsSync('/usr/bin/ssh-keyscan'))('serves the decky\'s kept host keys (what ssh-keyscan sees is what the state dir holds), not fresh ones', async () => {
+    const { makeSshHostKeys } = await import('../../protocols/ssh-host-keys.js');
+    const keys = makeSshHostKeys();
+    const t = makeTestContext('ssh', {});
+    t.ctx.sshHostKeys = keys;
+    const svc = await startSsh(t.ctx);
+    try {
+      const out = await new Promise<string>((resolve) => execFile('/usr/bin/ssh-keyscan', ['-p', String(svc.ports[0]), '-t', 'rsa,ecdsa,ed25519', '127.0.0.1'], { timeout: 20_000 }, (_e, stdout) => resolve(stdout)));
+      const seen = out.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(' ').slice(1, 3).join(' ')).sort();
+      const want = keys.map((k) => {
+        const p = ssh2.utils.parseKey(k) as ssh2.ParsedKey;
+        return `${p.type} ${p.getPublicSSH().toString('base64')}`;
+      }).sort();
+      expect(seen).toEqual(want);
+    } finally {
+      await svc.close();
+      t.cleanup();
+    }
+  }, 60_000);
+});

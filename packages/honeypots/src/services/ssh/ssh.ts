@@ -13,6 +13,7 @@ import { stripV4Mapped } from '../../runtime/limits.js';
 import { startTcpService } from '../../runtime/tcp.js';
 import { DEFAULT_SSH_VERSION, FakeShell, shellPersona, type ShellPersona } from '../../shell/fake-shell.js';
 import { attachShell, motd, toCrlf } from '../../shell/fake-shell-terminal.js';
+import { usableHostKeys } from '../../protocols/ssh-host-keys.js';
 
 const { Server, utils } = ssh2;
 
@@ -28,6 +29,13 @@ export const SSH_LIMITS: SshLimits = { maxAuthAttempts: 6, idleMs: 300_000, maxC
 /** Host keys generated at start: ed25519 and RSA (older scanners only speak ssh-rsa). */
 export function generateHostKeys(): string[] {
   return [utils.generateKeyPairSync('ed25519').private, utils.generateKeyPairSync('rsa', { bits: 2048 }).private];
+}
+
+/** The decky's apply-time host keys (kept in the state dir), else keys made now (tests, old config files). */
+function hostKeysOf(ctx: ServiceContext): string[] {
+  const kept = usableHostKeys(ctx.sshHostKeys);
+  if (ctx.sshHostKeys !== undefined && kept.length === 0) ctx.log('ssh host keys in the config file are unusable: made new ones');
+  return kept.length > 0 ? kept : generateHostKeys();
 }
 
 /** OpenSSH-style SHA256 fingerprint of a public key blob. */
@@ -146,7 +154,7 @@ function handleSession(session: Session, user: string, persona: ShellPersona, em
 
 export async function startSsh(ctx: ServiceContext, limits: SshLimits = SSH_LIMITS): Promise<RunningService> {
   const persona = shellPersona(ctx);
-  const sshServer = new Server({ hostKeys: generateHostKeys(), ident: identOf(ctx.config['ssh_version']) });
+  const sshServer = new Server({ hostKeys: hostKeysOf(ctx), ident: identOf(ctx.config['ssh_version']) });
   sshServer.on('error', (err: Error) => ctx.log('ssh server error', { err: err.message }));
   const pending = new Map<string, { info: ConnInfo; localIp: string }>();
 
