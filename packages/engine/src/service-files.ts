@@ -161,7 +161,7 @@ async function readOrMakeKeys(file: string): Promise<string[]> {
   } catch {
     /* none yet, or unreadable: make them */
   }
-  const keys = makeSshHostKeys();
+  const keys = await makeSshHostKeys();
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
   await writeFile(tmp, JSON.stringify({ keys }) + '\n', { mode: 0o600 });

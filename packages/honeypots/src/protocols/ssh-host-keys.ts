@@ -7,13 +7,14 @@
  */
 import ssh2 from 'ssh2';
 
-export function makeSshHostKeys(): string[] {
-  const { utils } = ssh2;
-  return [
-    utils.generateKeyPairSync('rsa', { bits: 3072 }).private,
-    utils.generateKeyPairSync('ecdsa', { bits: 256 }).private,
-    utils.generateKeyPairSync('ed25519').private,
-  ];
+/** Generated on libuv's thread pool, so an apply of many deckies does not block on RSA. */
+export async function makeSshHostKeys(): Promise<string[]> {
+  const done = (resolve: (k: string) => void, reject: (e: Error) => void) => (err: Error | null, keys: { private: string }) => (err ? reject(err) : resolve(keys.private));
+  return Promise.all([
+    new Promise<string>((res, rej) => ssh2.utils.generateKeyPair('rsa', { bits: 3072 }, done(res, rej))),
+    new Promise<string>((res, rej) => ssh2.utils.generateKeyPair('ecdsa', { bits: 256 }, done(res, rej))),
+    new Promise<string>((res, rej) => ssh2.utils.generateKeyPair('ed25519', {}, done(res, rej))),
+  ]);
 }
 
 /** Keys that ssh2 can load (bad or foreign entries are dropped). */
