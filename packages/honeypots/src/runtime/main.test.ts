@@ -20,9 +20,10 @@ describe('parseRuntimeConfig', () => {
     expect(parseRuntimeConfig(good)).toEqual({ ...good, persona: expect.objectContaining({ hostname: 'h', netbiosName: 'H', os: 'linux' }) });
     expect(parseRuntimeConfig({ ...good, hostname: undefined, config: undefined }).hostname).toBe('d');
     expect(() => parseRuntimeConfig({ ...good, persona: { hostname: 1 } })).toThrow(/persona/);
+    expect(parseRuntimeConfig({ ...good, sshHostKeys: ['-----BEGIN OPENSSH PRIVATE KEY-----'] }).sshHostKeys).toEqual(['-----BEGIN OPENSSH PRIVATE KEY-----']);
   });
   it('rejects malformed files with a typed error', () => {
-    for (const bad of [null, [], { ...good, decky: '' }, { ...good, ports: [] }, { ...good, ports: [{ port: 70000, proto: 'tcp' }] }, { ...good, ports: [{ port: 1, proto: 'sctp' }] }, { ...good, config: [] }]) {
+    for (const bad of [null, [], { ...good, decky: '' }, { ...good, ports: [] }, { ...good, ports: [{ port: 70000, proto: 'tcp' }] }, { ...good, ports: [{ port: 1, proto: 'sctp' }] }, { ...good, config: [] }, { ...good, sshHostKeys: 'k' }, { ...good, sshHostKeys: [1] }]) {
       expect(() => parseRuntimeConfig(bad)).toThrow(expect.objectContaining({ code: 'E_SERVICE_CONFIG' }));
     }
   });
