@@ -87,7 +87,10 @@ export class PrivateDockerd {
 
   private async startOnce(timeoutMs: number): Promise<void> {
     if (this.pid() !== undefined) throw new Error(`private dockerd already running (pid ${this.pid()})`);
-    for (const d of [this.runDir, this.dataRoot, this.execRoot]) mkdirSync(d, { recursive: true });
+    // its own temp dir, removed with the daemon: dockerd asks an unhealthy containerd for a stack
+    // dump (SIGUSR1) before killing it, and containerd writes containerd.<pid>.stacks.log to TMPDIR
+    const tmp = `/var/lib/${this.opts.name ?? 'decnet-faults'}/tmp`;
+    for (const d of [this.runDir, this.dataRoot, this.execRoot, tmp]) mkdirSync(d, { recursive: true });
     if ((await run('ip', ['link', 'show', this.bridge])).code !== 0) {
       await pexec('ip', ['link', 'add', 'name', this.bridge, 'type', 'bridge']);
       await pexec('ip', ['addr', 'add', this.opts.bridgeCidr ?? '10.238.255.1/24', 'dev', this.bridge]);
@@ -107,7 +110,7 @@ export class PrivateDockerd {
         '--containerd-namespace', ns,
         '--containerd-plugins-namespace', `${ns}-plugins`,
       ],
-      { detached: true, stdio: ['ignore', log, log] },
+      { detached: true, stdio: ['ignore', log, log], env: { ...process.env, TMPDIR: tmp } },
     );
     closeSync(log);
     child.unref();
