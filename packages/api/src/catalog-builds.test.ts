@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { deckyYaml, labFleetYaml } from './test-fixtures.js';
 import { bannerStory, platformDefaults, platformOf, platformStory, PLATFORMS } from './catalog-builds.js';
 import { DISTRO_NAMES } from './catalog-distros.js';
 import { formatIssue } from './errors.js';
@@ -7,19 +8,8 @@ import { parseManifests } from './parse.js';
 import { resolveManifests } from './resolve.js';
 import type { OsProfileName } from './types.js';
 
-const FLEET = `apiVersion: decnet.io/v1alpha1
-kind: Fleet
-metadata: { name: lab }
-spec:
-  network: { subnet: 10.213.0.0/24, gateway: 10.213.0.1 }
-  lab: true
-`;
-const decky = (name: string, spec: string) => `---
-apiVersion: decnet.io/v1alpha1
-kind: Decky
-metadata: { name: ${name} }
-spec: { fleet: lab, ${spec} }
-`;
+const FLEET = labFleetYaml();
+const decky = deckyYaml;
 const res = (text: string) => {
   const parsed = parseManifests([{ file: 'lab.yaml', text }]);
   expect(parsed.issues.map(formatIssue)).toEqual([]);

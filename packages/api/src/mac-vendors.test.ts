@@ -3,21 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { deriveMac, macClassFor, macProblem, macVendor, OUI_TABLE, type MacClass } from './mac-vendors.js';
 import { parseManifests } from './parse.js';
 import { resolveManifests } from './resolve.js';
-import { makeDecky } from './test-fixtures.js';
+import { deckyYaml, labFleetYaml, makeDecky } from './test-fixtures.js';
 
-const FLEET = `apiVersion: decnet.io/v1alpha1
-kind: Fleet
-metadata: { name: lab }
-spec:
-  network: { subnet: 10.213.0.0/22, gateway: 10.213.0.1 }
-  lab: true
-`;
-const decky = (name: string, spec = 'services: [ssh]') => `---
-apiVersion: decnet.io/v1alpha1
-kind: Decky
-metadata: { name: ${name} }
-spec: { fleet: lab, ${spec} }
-`;
+const FLEET = labFleetYaml('10.213.0.0/22');
+const decky = (name: string, spec = 'services: [ssh]') => deckyYaml(name, spec);
 const res = (text: string, observed: ReturnType<typeof makeDecky>[] = []) => {
   const parsed = parseManifests([{ file: 'lab.yaml', text }]);
   expect(parsed.issues).toEqual([]);

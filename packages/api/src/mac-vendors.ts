@@ -91,6 +91,7 @@ export function macClassFor(nmapOS: OsProfileName, archetype?: string): MacClass
 export const DOCKER_MAC_PREFIX = '02:42';
 
 export const MAC_PATTERN = '^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$';
+export const MAC_RE = new RegExp(MAC_PATTERN);
 
 /** Canonical spelling: lower-case hex pairs joined by ':' (what Docker reports). */
 export function normaliseMac(mac: string): string {
@@ -99,7 +100,7 @@ export function normaliseMac(mac: string): string {
 
 /** Why `mac` cannot be a decky's MAC, or undefined when it can. */
 export function macProblem(mac: string): string | undefined {
-  if (!new RegExp(MAC_PATTERN).test(mac)) return `expected a MAC address like 00:1a:2f:12:34:56, got "${mac.slice(0, 40)}"`;
+  if (!MAC_RE.test(mac)) return `expected a MAC address like 00:1a:2f:12:34:56, got "${mac.slice(0, 40)}"`;
   const m = normaliseMac(mac);
   const first = parseInt(m.slice(0, 2), 16);
   if (first & 1) return `${m} is a multicast address (the first byte is odd)`;

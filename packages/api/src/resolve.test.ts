@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { deckyYaml, labFleetYaml } from './test-fixtures.js';
 import { canonicalHash, canonicalJson, sha256Hex } from './canonical.js';
 import { ARCHETYPE_NAMES, ARCHETYPES } from './catalog-archetypes.js';
 import { DISTRO_NAMES } from './catalog-distros.js';
@@ -9,19 +10,8 @@ import { parseManifests } from './parse.js';
 import { resolve, resolveManifests, type ResolveOptions } from './resolve.js';
 import type { ResolvedDecky } from './types.js';
 
-const FLEET = `apiVersion: decnet.io/v1alpha1
-kind: Fleet
-metadata: { name: lab }
-spec:
-  network: { subnet: 10.213.0.0/24, gateway: 10.213.0.1 }
-  lab: true
-`;
-const decky = (name: string, spec: string) => `---
-apiVersion: decnet.io/v1alpha1
-kind: Decky
-metadata: { name: ${name} }
-spec: { fleet: lab, ${spec} }
-`;
+const FLEET = labFleetYaml();
+const decky = deckyYaml;
 const set = (name: string, replicas: number, template: string) => `---
 apiVersion: decnet.io/v1alpha1
 kind: DeckySet

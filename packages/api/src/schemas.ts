@@ -10,7 +10,7 @@ import { DISTRO_NAMES } from './catalog-distros.js';
 import { serviceDef, SERVICE_NAMES } from './catalog-services.js';
 import { CIDR_PATTERN, inSubnet, ipToInt, IPV4_PATTERN, isIPv4, looksLikeIPv6, parseCidr } from './cidr.js';
 import { DURATION_PATTERN, parseDuration } from './duration.js';
-import { macProblem, MAC_PATTERN } from './mac-vendors.js';
+import { macProblem, MAC_PATTERN, MAC_RE } from './mac-vendors.js';
 import { OS_PROFILE_NAMES } from './os-profiles.js';
 import { API_VERSION, type ServicePort } from './types.js';
 
@@ -198,7 +198,7 @@ const deckyCommon = {
 export const deckySpecSchema = strict({
   fleet: dnsLabel('a fleet name'),
   ip: ipv4Schema.optional().describe('auto-allocated when absent'),
-  mac: patterned(MAC_PATTERN, 'a MAC address like 00:1a:2f:12:34:56', (v) => (new RegExp(MAC_PATTERN).test(v) ? macProblem(v) : undefined))
+  mac: patterned(MAC_PATTERN, 'a MAC address like 00:1a:2f:12:34:56', (v) => (MAC_RE.test(v) ? macProblem(v) : undefined))
     .optional()
     .describe("MAC address on the fleet's LAN (default: derived from the name under a vendor OUI that fits the OS profile and archetype)"),
   hostname: patterned(HOSTNAME_PATTERN, 'a hostname like SRV-ALPHA-12 or web12.localdomain', (v) =>

@@ -68,3 +68,24 @@ export function makeDecky(name: string, fleet = 'lab', over: DeckyFixtureOptions
     ...rest,
   };
 }
+
+/** A lab Fleet document named `lab` (YAML), for tests that go through parse and resolve. */
+export function labFleetYaml(subnet = '10.213.0.0/24', gateway = '10.213.0.1'): string {
+  return `apiVersion: decnet.io/v1alpha1
+kind: Fleet
+metadata: { name: lab }
+spec:
+  network: { subnet: ${subnet}, gateway: ${gateway} }
+  lab: true
+`;
+}
+
+/** A Decky document of fleet `lab` (YAML, with its leading ---); `spec` is the rest of its flow mapping. */
+export function deckyYaml(name: string, spec: string): string {
+  return `---
+apiVersion: decnet.io/v1alpha1
+kind: Decky
+metadata: { name: ${name} }
+spec: { fleet: lab, ${spec} }
+`;
+}
