@@ -41,6 +41,10 @@ export const SECRET_KINDS = [
   'none',
 ] as const;
 
+/** Alert severities, lowest first. */
+export const SEVERITIES = ['low', 'medium', 'high'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
 export const attackerEventSchema = z
   .object({
     time: z.string().describe('RFC 3339 time with milliseconds'),
@@ -58,6 +62,10 @@ export const attackerEventSchema = z
     secret_b64: z.string().optional().describe('the secret bytes, base64'),
     success: z.boolean().optional().describe('for auth_attempt: whether the fake login was accepted'),
     count: z.number().int().optional().describe('number of folded connection events (>1 when folded)'),
+    severity: z
+      .enum(SEVERITIES)
+      .optional()
+      .describe('added by collectors: low (connection, disconnect, name_query, tls_handshake, protocol_error), medium (request, auth_attempt), high (command, download_attempt, upload_attempt, mail, Docker/Kubernetes API write calls)'),
   })
   .catchall(z.unknown())
   .describe('decnet attacker event');
@@ -80,3 +88,24 @@ export function secretFields(secret: string | Buffer): { secret: string; secret_
   }
   return { secret: printable, secret_b64: buf.toString('base64') };
 }
+
+const HIGH_KINDS = new Set(['command', 'download_attempt', 'upload_attempt', 'mail', 'mail_from', 'rcpt_to']);
+const MEDIUM_KINDS = new Set(['request', 'auth_attempt', 'tls_request', 'client_version']);
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** services whose write calls are remote code execution or cluster changes, not page views */
+const CONTROL_PLANE_SERVICES = new Set(['docker_api', 'k8s']);
+
+/**
+ * The severity of an event, the one place it is decided (documented in the events schema):
+ * low: connection, disconnect, name_query, tls_handshake, protocol_error and other touches;
+ * medium: request, auth_attempt; high: command, download/upload, mail, and write calls
+ * (POST, PUT, PATCH, DELETE) on the Docker or Kubernetes API.
+ */
+export function eventSeverity(ev: Pick<AttackerEvent, 'event' | 'service'> & { method?: unknown }): Severity {
+  if (HIGH_KINDS.has(ev.event)) return 'high';
+  if (ev.event === 'request' && CONTROL_PLANE_SERVICES.has(ev.service) && typeof ev.method === 'string' && WRITE_METHODS.has(ev.method.toUpperCase())) return 'high';
+  if (MEDIUM_KINDS.has(ev.event)) return 'medium';
+  return 'low';
+}
+
+export const severityRank = (s: Severity): number => SEVERITIES.indexOf(s);

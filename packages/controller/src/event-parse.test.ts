@@ -8,7 +8,24 @@ const ev = { time: '2025-01-01T00:00:00.000Z', decky: 'web-01', service: 'ssh', 
 describe('parseEventLine', () => {
   it('parses a JSON event and enriches host and fleet', () => {
     const r = parseEventLine(JSON.stringify(ev), src);
-    expect(r).toEqual({ kind: 'event', event: { ...ev, host: 'h1', fleet: 'lab' } });
+    expect(r).toEqual({ kind: 'event', event: { ...ev, host: 'h1', fleet: 'lab', severity: 'low' } });
+  });
+
+  it('gives every event the collector\'s severity, whatever the service claimed', () => {
+    const sev = (o: Record<string, unknown>) => {
+      const r = parseEventLine(JSON.stringify({ ...ev, ...o }), src);
+      return r.kind === 'event' ? r.event.severity : r.kind;
+    };
+    expect(sev({ event: 'connection', severity: 'high' })).toBe('low');
+    expect(sev({ event: 'name_query' })).toBe('low');
+    expect(sev({ event: 'auth_attempt', principal: 'root' })).toBe('medium');
+    expect(sev({ event: 'request', service: 'http', method: 'POST' })).toBe('medium');
+    expect(sev({ event: 'request', service: 'docker_api', method: 'GET' })).toBe('medium');
+    expect(sev({ event: 'request', service: 'docker_api', method: 'POST' })).toBe('high');
+    expect(sev({ event: 'request', service: 'k8s', method: 'delete' })).toBe('high');
+    expect(sev({ event: 'command', command: 'id' })).toBe('high');
+    expect(sev({ event: 'download_attempt' })).toBe('high');
+    expect(sev({ event: 'mail' })).toBe('high');
   });
 
   it('strips a docker timestamp prefix and uses it when the event has no time', () => {

@@ -7,7 +7,7 @@
  * the labels (the service cannot know them); decky and service only fill gaps.
  */
 import { StringDecoder } from 'node:string_decoder';
-import { attackerEventSchema, type AttackerEvent } from '@decnet/api';
+import { attackerEventSchema, eventSeverity, type AttackerEvent } from '@decnet/api';
 
 /** Label values of the container the lines came from. */
 export interface EventSource {
@@ -67,7 +67,8 @@ export function parseEventLine(line: string, source: EventSource = {}): LineResu
     const error = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
     return { kind: 'invalid', error };
   }
-  return { kind: 'event', event: parsed.data };
+  // severity is the collector's verdict, not the service's claim
+  return { kind: 'event', event: { ...parsed.data, severity: eventSeverity(parsed.data) } };
 }
 
 /** Parses a batch of lines (a string is split on newlines). */
