@@ -49,7 +49,10 @@ describe('examples/', () => {
     expect(['site-01', 'site-02', 'site-03'].map((n) => by[n]!.distro)).toEqual(['debian', 'ubuntu22', 'ubuntu20']);
     expect(by['jump-01']!.ip).toBe('10.214.0.50');
     expect(by['app-01']).toMatchObject({ distro: 'rocky9', mutateInterval: 86400 });
-    expect(by['mail-01']).toMatchObject({ hostname: 'MAIL-GW-01', mutateInterval: 21600 });
+    expect(by['mail-01']).toMatchObject({ hostname: 'MAIL-GW-01' });
+    // the fleet's default interval stays on the fleet (the mutation runner falls back to it)
+    expect(by['mail-01']!.mutateInterval).toBeUndefined();
+    expect(r.fleets[0]!.mutateInterval).toBe(21600);
   });
 
   it('personas carry typed config', () => {

@@ -11,12 +11,14 @@ import {
   LABEL_MANAGED,
   LABEL_ROLE,
   LABEL_SERVICE,
+  LABEL_SETTINGS,
   labelValue,
   type DecodedDeckyLabels,
   type DecodedFleetLabels,
   type LabelError,
 } from './labels.js';
-import type { ObservedContainer, ObservedNetwork, ObservedState, ResolvedDecky, ResolvedFleet } from './types.js';
+import { withSettings, type FleetSettings } from './fleet-settings.js';
+import type { ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume, ResolvedDecky, ResolvedFleet } from './types.js';
 
 export interface GroupedContainer {
   container: ObservedContainer;
@@ -49,7 +51,20 @@ export interface ObservedDecky {
 export interface ObservedFleet {
   name: string;
   network: ObservedNetwork;
+  /** the effective fleet: its network's spec with its current settings (fleet-settings.ts) */
   spec?: ResolvedFleet;
+  /** the network label's spec-hash */
+  hash?: string;
+  error?: LabelError;
+  /** the settings in force (from the newest valid settings volume), if any */
+  settings?: ObservedSettings;
+}
+
+/** A fleet settings volume of this host. */
+export interface ObservedSettings {
+  fleet: string;
+  volume: ObservedVolume;
+  spec?: FleetSettings;
   hash?: string;
   error?: LabelError;
 }
@@ -60,6 +75,8 @@ export interface GroupedState {
   deckies: ObservedDecky[];
   /** fleets with a managed network on this host, sorted by name */
   fleets: ObservedFleet[];
+  /** every settings volume of this host (several for one fleet only after an interrupted change) */
+  settings: ObservedSettings[];
   /** managed containers of this host without a decky label (reported, never planned on) */
   strays: GroupedContainer[];
   foreign: { containers: ObservedContainer[]; networks: ObservedNetwork[] };
@@ -114,14 +131,45 @@ export function groupObserved(observed: ObservedState): GroupedState {
     }
   }
 
+  const settings = groupSettings(observed.volumes ?? [], hostId);
+  for (const f of fleets) {
+    const current = currentSettings(settings, f.name);
+    if (!current?.spec) continue;
+    f.settings = current;
+    if (f.spec) f.spec = withSettings(f.spec, current.spec);
+  }
+
   return {
     hostId,
     deckies: [...deckies.values()].sort(byName),
     fleets: fleets.sort(byName),
+    settings,
     strays,
     foreign,
     labs: [...observed.labs].sort(),
   };
+}
+
+function groupSettings(volumes: readonly ObservedVolume[], hostId: string): ObservedSettings[] {
+  const out: ObservedSettings[] = [];
+  for (const v of volumes) {
+    if (!isOwned(v.labels, hostId) || labelValue(v.labels, LABEL_SETTINGS) !== 'true') continue;
+    const r = decodeLabels(v.labels);
+    const fleet = r.ok ? r.value.fleet : (labelValue(v.labels, LABEL_FLEET) ?? v.name);
+    if (r.ok && r.value.kind === 'settings') out.push({ fleet, volume: v, spec: r.value.spec, hash: r.value.hash });
+    else out.push({ fleet, volume: v, error: r.ok ? { code: 'InvalidSpec', message: 'volume carries no fleet settings' } : r.error });
+  }
+  return out.sort((a, b) => (a.volume.name < b.volume.name ? -1 : a.volume.name > b.volume.name ? 1 : 0));
+}
+
+/** The settings in force for a fleet: its newest valid settings volume (ties: by name). */
+export function currentSettings(settings: readonly ObservedSettings[], fleet: string): ObservedSettings | undefined {
+  let best: ObservedSettings | undefined;
+  for (const s of settings) {
+    if (s.fleet !== fleet || !s.spec) continue;
+    if (!best || (s.volume.createdAt ?? '') > (best.volume.createdAt ?? '') || ((s.volume.createdAt ?? '') === (best.volume.createdAt ?? '') && s.volume.name > best.volume.name)) best = s;
+  }
+  return best;
 }
 
 function groupContainer(c: ObservedContainer): GroupedContainer {

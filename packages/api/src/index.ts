@@ -4,6 +4,7 @@ export * from './events.js';
 export * from './canonical.js';
 export * from './spec-schema.js';
 export * from './labels.js';
+export * from './fleet-settings.js';
 export * from './labels-inspect.js';
 export * from './test-fixtures.js';
 export * from './ini-import.js';

@@ -7,7 +7,8 @@
  */
 import { canonicalJson, sha256Hex } from './canonical.js';
 import type { Role } from './plan-types.js';
-import { resolvedDeckySchema, resolvedFleetSchema } from './spec-schema.js';
+import type { FleetSettings } from './fleet-settings.js';
+import { fleetSettingsSchema, resolvedDeckySchema, resolvedFleetSchema } from './spec-schema.js';
 import { DecnetError, type Labels, type ResolvedDecky, type ResolvedFleet } from './types.js';
 
 export const LABEL_PREFIX = 'com.decnet.';
@@ -22,6 +23,8 @@ export const LABEL_SPEC_HASH = 'com.decnet.spec-hash';
 export const LABEL_HASH_VERSION = 'com.decnet.hash-version';
 export const LABEL_GENERATION = 'com.decnet.generation';
 export const LABEL_SPEC_CHUNKS = 'com.decnet.spec-chunks';
+/** `true` on a fleet's settings volume (fleet-settings.ts) */
+export const LABEL_SETTINGS = 'com.decnet.settings';
 /** `com.decnet.spec.<i>`: chunk i of a spec longer than MAX_LABEL_BYTES. */
 export const specChunkKey = (i: number): string => `${LABEL_SPEC}.${i}`;
 
@@ -67,7 +70,15 @@ export interface DecodedFleetLabels {
   hash: string;
 }
 
-export type DecodedLabels = DecodedDeckyLabels | DecodedFleetLabels;
+export interface DecodedSettingsLabels {
+  kind: 'settings';
+  spec: FleetSettings;
+  hostId: string;
+  fleet: string;
+  hash: string;
+}
+
+export type DecodedLabels = DecodedDeckyLabels | DecodedFleetLabels | DecodedSettingsLabels;
 
 export interface DeckyLabelOptions {
   hostId: string;
@@ -116,7 +127,18 @@ export function encodeFleetLabels(fleet: ResolvedFleet, hostId: string): Labels 
   };
 }
 
-function specLabels(spec: ResolvedDecky | ResolvedFleet): Labels {
+/** Labels of a fleet's settings volume. */
+export function encodeSettingsLabels(settings: FleetSettings, hostId: string): Labels {
+  return {
+    [LABEL_MANAGED]: 'true',
+    [LABEL_FLEET]: settings.name,
+    [LABEL_HOST]: hostId,
+    [LABEL_SETTINGS]: 'true',
+    ...specLabels(settings),
+  };
+}
+
+function specLabels(spec: ResolvedDecky | ResolvedFleet | FleetSettings): Labels {
   const json = canonicalJson(spec);
   const out: Labels = { [LABEL_SPEC_HASH]: sha256Hex(json), [LABEL_HASH_VERSION]: HASH_VERSION };
   const chunks = splitUtf8(json, MAX_LABEL_BYTES);
@@ -252,6 +274,7 @@ function decodeUnsafe(labels: unknown): LabelResult<DecodedLabels> {
   } catch (e) {
     return fail('BadJson', `spec is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
   }
+  if (labelValue(labels, LABEL_SETTINGS) === 'true') return decodeSettings(raw, text.value, hostId, fleet, hash);
   const isContainer = CONTAINER_KEYS.some((k) => labelValue(labels, k) !== undefined);
   return isContainer ? decodeDecky(labels, raw, text.value, hostId, fleet, hash) : decodeFleet(raw, text.value, hostId, fleet, hash);
 }
@@ -270,6 +293,15 @@ function decodeFleet(raw: unknown, text: string, hostId: string, fleet: string, 
   if (canonicalJson(spec) !== text) return fail('InvalidSpec', 'fleet spec is not canonical JSON');
   if (spec.name !== fleet) return fail('InvalidSpec', `fleet label "${fleet}" does not match the spec's name "${spec.name}"`);
   return { ok: true, value: { kind: 'fleet', spec, hostId, fleet, hash } };
+}
+
+function decodeSettings(raw: unknown, text: string, hostId: string, fleet: string, hash: string): LabelResult<DecodedLabels> {
+  const parsed = fleetSettingsSchema.safeParse(raw);
+  if (!parsed.success) return fail('InvalidSpec', `fleet settings are invalid: ${issues(parsed.error)}`);
+  const spec = parsed.data as FleetSettings;
+  if (canonicalJson(spec) !== text) return fail('InvalidSpec', 'fleet settings are not canonical JSON');
+  if (spec.name !== fleet) return fail('InvalidSpec', `fleet label "${fleet}" does not match the settings' name "${spec.name}"`);
+  return { ok: true, value: { kind: 'settings', spec, hostId, fleet, hash } };
 }
 
 function decodeDecky(

@@ -56,7 +56,7 @@ spec: { fleet: lab, services: [ssh, web], mutateInterval: 2h }
     const r = parse(FLEET.replace('  lab: true', '  lab: true\n  labb: 1'));
     expect(r.issues).toHaveLength(1);
     expect(formatIssue(r.issues[0]!)).toBe(
-      'lab.yaml:7:3: document 1 (Fleet lab): spec: unknown field labb; known fields: network, lab, mutateInterval, logTarget, customServices, reservedIPs',
+      'lab.yaml:7:3: document 1 (Fleet lab): spec: unknown field labb; known fields: network, lab, mutateInterval, logTarget, customServices, reservedIPs, alerts',
     );
   });
 

@@ -6,7 +6,7 @@
  */
 import { sha256Hex } from './canonical.js';
 import { LABEL_FLEET, labelValue } from './labels.js';
-import { DecnetError, type ObservedContainer, type ObservedNetwork, type ObservedState } from './types.js';
+import { DecnetError, type ObservedContainer, type ObservedNetwork, type ObservedState, type ObservedVolume } from './types.js';
 import type { Plan } from './plan-types.js';
 
 export interface SimulateOptions {
@@ -21,6 +21,7 @@ export function observedFromPlan(observed: ObservedState, plan: Plan, opts: Simu
   let containers: ObservedContainer[] = observed.containers.map((c) => ({ ...c }));
   let networks: ObservedNetwork[] = observed.networks.map((n) => ({ ...n }));
   let labs = [...observed.labs];
+  let volumes: ObservedVolume[] = (observed.volumes ?? []).map((v) => ({ ...v }));
   const allNames = () => new Set([...containers.map((c) => c.name), ...(observed.foreignNames ?? [])]);
   const fail = (i: number, msg: string): never => {
     throw new DecnetError('SimulatedEngineError', `op ${i} (${plan.ops[i]?.op}): ${msg}`);
@@ -37,6 +38,14 @@ export function observedFromPlan(observed: ObservedState, plan: Plan, opts: Simu
         break;
       case 'remove-lab':
         labs = labs.filter((l) => l !== op.fleet);
+        break;
+      case 'create-settings':
+        if (volumes.some((v) => v.name === op.name)) fail(i, `volume ${op.name} already exists`);
+        volumes.push({ name: op.name, labels: { ...op.labels }, createdAt: new Date(Date.UTC(2025, 0, 1) + i).toISOString() });
+        break;
+      case 'remove-settings':
+        if (!volumes.some((v) => v.name === op.name)) fail(i, `no volume ${op.name}`);
+        volumes = volumes.filter((v) => v.name !== op.name);
         break;
       case 'create-network': {
         if (networks.some((n) => n.name === op.name)) fail(i, `network ${op.name} already exists`);
@@ -89,6 +98,7 @@ export function observedFromPlan(observed: ObservedState, plan: Plan, opts: Simu
     }
   });
   const out: ObservedState = { hostId: observed.hostId, containers, networks, labs };
+  if (observed.volumes || volumes.length > 0) out.volumes = volumes;
   if (observed.foreignNames) out.foreignNames = [...observed.foreignNames];
   return out;
 }

@@ -40,7 +40,11 @@ export function summarizePlan(plan: Plan): PlanSummary {
         break;
       }
       case 'ensure-lab':
+      case 'create-settings':
         s.create++;
+        break;
+      case 'remove-settings':
+        s.remove++;
         break;
       case 'remove-lab':
         s.remove++;
@@ -62,6 +66,8 @@ function subject(op: Op): string {
     case 'remove-lab':
     case 'create-network':
     case 'remove-network':
+    case 'create-settings':
+    case 'remove-settings':
       return op.fleet;
     default:
       return `${op.fleet ?? '?'}/${op.decky}`;
@@ -78,6 +84,12 @@ function action(op: Op): string {
       return `create network ${op.name} (${op.spec.network.mode} ${op.spec.network.subnet}${op.spec.network.parent ? ` on ${op.spec.network.parent}` : ''})`;
     case 'remove-network':
       return `remove network ${op.name}`;
+    case 'create-settings': {
+      const routes = op.settings.alerts?.map((r) => `${r.name}:${r.type}`).join(',');
+      return `create settings ${op.name}${routes ? ` (alerts ${routes})` : ''}`;
+    }
+    case 'remove-settings':
+      return `remove settings ${op.name}`;
     case 'create-container': {
       const gen = op.labels['com.decnet.generation'] ?? '?';
       return op.container.role === 'base'

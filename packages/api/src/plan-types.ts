@@ -5,13 +5,15 @@
  *
  * Ordering contract for executors: ops carry a `wave`; waves run one after another in
  * ascending order, and the plan lists ops sorted by wave.
- *  - wave 0: fleet setup (ensure-lab, create-network), sequential;
+ *  - wave 0: fleet setup (ensure-lab, create-network, create-settings then remove-settings
+ *    of the settings it replaces), sequential;
  *  - wave 1: teardown of deckies leaving the host (pruned/deleted), grouped by decky;
  *  - wave 2: decky builds and recreates, grouped by decky;
- *  - wave 3: fleet teardown (remove-network, remove-lab), sequential.
+ *  - wave 3: fleet teardown (remove-network, remove-lab, remove-settings), sequential.
  * Inside waves 1 and 2, each decky's ops run sequentially in plan order and different
  * deckies run in parallel (bounded). A failed op fails the rest of its decky's group only.
  */
+import type { FleetSettings } from './fleet-settings.js';
 import type { Labels, ResolvedDecky, ResolvedFleet, ResolvedService } from './types.js';
 
 export type Role = 'base' | 'service';
@@ -54,6 +56,8 @@ export type Op =
   | (OpBase & { op: 'create-network'; fleet: string; name: string; spec: ResolvedFleet; labels: Labels })
   | (OpBase & { op: 'remove-network'; fleet: string; name: string; id: string })
   | (OpBase & { op: 'remove-lab'; fleet: string })
+  | (OpBase & { op: 'create-settings'; fleet: string; name: string; settings: FleetSettings; labels: Labels })
+  | (OpBase & { op: 'remove-settings'; fleet: string; name: string })
   | (OpBase & {
       op: 'create-container';
       decky: string;

@@ -1,3 +1,4 @@
+import { fleetNetworkPart } from './fleet-settings.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalHash } from './canonical.js';
@@ -77,7 +78,13 @@ function assertRecorded(after: ObservedState, desired: DesiredState, generations
     expect(o?.hash).toBe(canonicalHash(d));
     expect(o?.generation).toBe(generations[d.name]);
   }
-  for (const f of desired.fleets) expect(g.fleets.find((x) => x.name === f.name)?.hash).toBe(canonicalHash(f));
+  for (const f of desired.fleets) {
+    const got = g.fleets.find((x) => x.name === f.name);
+    // the network carries the network part, the settings volume the rest: together, the fleet
+    expect(got?.hash).toBe(canonicalHash(fleetNetworkPart(f)));
+    expect(got?.spec && canonicalHash(got.spec)).toBe(canonicalHash(f));
+    expect(g.settings.filter((s) => s.fleet === f.name)).toHaveLength(1);
+  }
 }
 
 function assertNoForeignOps(o: ObservedState, ops: ReturnType<typeof plan>['ops'], foreign: ObservedContainer[]) {

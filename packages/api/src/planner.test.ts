@@ -21,6 +21,7 @@ describe('plan: building and re-applying', () => {
     expect(opLines(p)).toEqual([
       '0 ensure-lab lab',
       '0 create-network decnet-lab',
+      '0 create-settings decnet-lab-settings-b70c1cd84fd1',
       '2 create-container db-01',
       '2 start-container db-01',
       '2 create-container db-01-mysql',
@@ -143,9 +144,9 @@ describe('plan: additive, prune, delete', () => {
     const one = replan(o, { fleets: [], deckies: [] }, { deleteDeckies: ['db-01'] });
     expect(opLines(one)).toEqual(['1 remove-container db-01-mysql', '1 remove-container db-01']);
     const both = replan(o, { fleets: [], deckies: [] }, { deleteDeckies: ['db-01', 'web-01'] });
-    expect(opLines(both).slice(-2)).toEqual(['3 remove-network decnet-lab', '3 remove-lab lab']);
+    expect(opLines(both).slice(-3)).toEqual(['3 remove-network decnet-lab', '3 remove-lab lab', '3 remove-settings decnet-lab-settings-b70c1cd84fd1']);
     const after = observedFromPlan(o, both);
-    expect(after).toEqual({ ...emptyHost(), containers: [], networks: [], labs: [] });
+    expect(after).toEqual({ ...emptyHost(), containers: [], networks: [], labs: [], volumes: [] });
   });
 
   it('deleting a fleet removes every decky then the network and lab', () => {
@@ -153,8 +154,9 @@ describe('plan: additive, prune, delete', () => {
     const p = replan(o, { fleets: [], deckies: [] }, { deleteFleets: ['lab'] });
     expect(p.conflicts).toEqual([]);
     expect(p.ops.filter((x) => x.wave === 1)).toHaveLength(5);
-    expect(opLines(p).slice(-2)).toEqual(['3 remove-network decnet-lab', '3 remove-lab lab']);
+    expect(opLines(p).slice(-3)).toEqual(['3 remove-network decnet-lab', '3 remove-lab lab', '3 remove-settings decnet-lab-settings-b70c1cd84fd1']);
     expect(observedFromPlan(o, p).containers).toEqual([]);
+    expect(observedFromPlan(o, p).volumes).toEqual([]);
   });
 
   it('refuses to submit and delete the same thing', () => {
@@ -190,8 +192,39 @@ describe('plan: fleets', () => {
     expect(replan(after, d2).ops).toEqual([]);
   });
 
-  it('--force also rebuilds the fleet deckies that were not submitted, from their labels', () => {
+  it('a change of alerts, logTarget, mutateInterval or fleet labels replaces the settings volume and recreates nothing', () => {
+    const o = base();
+    const route = { name: 'soc', type: 'webhook' as const, minSeverity: 'medium' as const, throttleMs: 60_000, maxPerMinute: 30, tlsVerify: true, secretsDigest: 'd1' };
+    for (const lab2 of [
+      { ...lab, alerts: [route] },
+      { ...lab, logTarget: 'udp://127.0.0.1:5514' },
+      { ...lab, mutateInterval: 600 },
+      { ...lab, labels: { team: 'blue' } },
+    ]) {
+      const p = replan(o, { fleets: [lab2], deckies: [web, db] });
+      expect(p.conflicts).toEqual([]);
+      expect(p.ops.map((x) => x.op)).toEqual(['create-settings', 'remove-settings']);
+      expect(p.ops[0]?.cause).toMatch(/^fleet settings changed: (alerts|logTarget|mutateInterval|labels)$/);
+      const after = observedFromPlan(o, p);
+      expect(replan(after, { fleets: [lab2], deckies: [web, db] }).ops).toEqual([]);
+      expect(after.containers.map((c) => c.id)).toEqual(o.containers.map((c) => c.id));
+      expect(after.networks).toEqual(o.networks);
+    }
+  });
+
+  it('settings volumes: an interrupted change (two volumes) is settled by the next apply; the newest is in force', () => {
+    const o = base();
     const lab2 = { ...lab, logTarget: 'udp://127.0.0.1:5514' };
+    const p = replan(o, { fleets: [lab2], deckies: [web, db] });
+    const half = observedFromPlan(o, { ...p, ops: p.ops.filter((x) => x.op === 'create-settings') });
+    expect(half.volumes).toHaveLength(2);
+    const again = replan(half, { fleets: [lab2], deckies: [web, db] });
+    expect(opLines(again)).toEqual([`0 remove-settings ${p.ops[1] && 'name' in p.ops[1] ? p.ops[1].name : ''}`]);
+  });
+
+  it('--force also rebuilds the fleet deckies that were not submitted, from their labels', () => {
+    const lab2 = { ...lab, customServices: { gopher: { image: 'example/gopher:1', ports: [{ port: 70, proto: 'tcp' as const }] } } };
+    expect(replan(base(), { fleets: [lab2], deckies: [web] }).conflicts.map((c) => c.code)).toEqual(['NetworkChanged']);
     const p = replan(base(), { fleets: [lab2], deckies: [web] }, { force: true });
     expect(p.conflicts).toEqual([]);
     expect(opLines(p)).toContain('2 create-container db-01-mysql');

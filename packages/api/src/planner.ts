@@ -4,8 +4,9 @@
  * thrown; a plan with conflicts must not be executed (its ops are shown for context).
  */
 import { canonicalHash } from './canonical.js';
-import { encodeFleetLabels } from './labels.js';
-import { groupObserved, isOwned, type GroupedState, type ObservedDecky } from './group.js';
+import { changedSettingsFields, fleetNetworkPart, fleetSettingsPart, settingsVolumeName } from './fleet-settings.js';
+import { encodeFleetLabels, encodeSettingsLabels, LABEL_SPEC_HASH } from './labels.js';
+import { currentSettings, groupObserved, isOwned, type GroupedState, type ObservedDecky } from './group.js';
 import { networkName } from './naming.js';
 import { planDecky, removalOps } from './planner-decky.js';
 import { checkDeckyConflicts, checkSubmission, ipInSubnet } from './planner-conflicts.js';
@@ -67,16 +68,19 @@ export function plan(observed: ObservedState, desired: DesiredState, opts: PlanO
       continue;
     }
     const have = ownedNets.get(netName);
-    const hash = canonicalHash(F);
+    const N = fleetNetworkPart(F);
+    // only the network part decides about the network (older labels carry settings too)
+    const sameNetwork = have?.spec !== undefined && canonicalHash(fleetNetworkPart(have.spec)) === canonicalHash(N);
     const labOp = (cause: string): Op => ({ wave: 0, op: 'ensure-lab', fleet: F.name, subnet: F.network.subnet, gateway: F.network.gateway, cause });
-    const createNet = (cause: string): Op => ({ wave: 0, op: 'create-network', fleet: F.name, name: netName, spec: F, labels: encodeFleetLabels(F, opts.hostId), cause });
-    if (have && have.hash === hash) {
+    const createNet = (cause: string): Op => ({ wave: 0, op: 'create-network', fleet: F.name, name: netName, spec: N, labels: encodeFleetLabels(N, opts.hostId), cause });
+    if (have && sameNetwork) {
       if (F.lab && !g.labs.includes(F.name)) wave0.push(labOp('lab plumbing missing'));
+      wave0.push(...settingsOps(F, g, opts.hostId));
       continue;
     }
     if (have) {
       const live = g.deckies.filter((d) => d.fleet === F.name);
-      const what = have.spec ? changedFleetFields(have.spec, F) : `labels unreadable: ${have.error?.code ?? '?'}`;
+      const what = have.spec ? changedFleetFields(have.spec, N) : `labels unreadable: ${have.error?.code ?? '?'}`;
       if (!force) {
         conflicts.push({
           code: 'NetworkChanged',
@@ -92,10 +96,12 @@ export function plan(observed: ObservedState, desired: DesiredState, opts: PlanO
       wave0.push({ wave: 0, op: 'remove-network', fleet: F.name, name: netName, id: have.network.id, cause: `fleet spec changed: ${what}, --force` });
       if (F.lab && !g.labs.includes(F.name)) wave0.push(labOp('lab plumbing missing'));
       wave0.push(createNet(`fleet spec changed: ${what}, --force`));
+      wave0.push(...settingsOps(F, g, opts.hostId));
       continue;
     }
     if (F.lab && !g.labs.includes(F.name)) wave0.push(labOp('new lab fleet'));
     wave0.push(createNet('network missing'));
+    wave0.push(...settingsOps(F, g, opts.hostId));
   }
 
   // --- which deckies to build (wave 2) ---
@@ -176,6 +182,7 @@ export function plan(observed: ObservedState, desired: DesiredState, opts: PlanO
     const net = g.fleets.find((x) => x.name === f && x.network.name === networkName(f));
     if (net) wave3.push({ wave: 3, op: 'remove-network', fleet: f, name: net.network.name, id: net.network.id, cause: deleteFleets.has(f) ? 'fleet deleted' : 'no deckies left' });
     if (net?.spec?.lab || g.labs.includes(f)) wave3.push({ wave: 3, op: 'remove-lab', fleet: f, cause: deleteFleets.has(f) ? 'fleet deleted' : 'no deckies left' });
+    for (const st of g.settings) if (st.fleet === f) wave3.push({ wave: 3, op: 'remove-settings', fleet: f, name: st.volume.name, cause: deleteFleets.has(f) ? 'fleet deleted' : 'no deckies left' });
   }
 
   return { ops: [...wave0, ...wave1, ...wave2, ...wave3], conflicts, generations };
@@ -190,8 +197,29 @@ function invalidLabels(d: ObservedDecky, action: string): PlanConflict {
   };
 }
 
+/**
+ * The settings volume of a fleet: created when none carries the desired settings, and
+ * every other settings volume of the fleet removed after it (a crash in between
+ * leaves two; the newest is in force and the next apply removes the rest).
+ */
+function settingsOps(F: ResolvedFleet, g: GroupedState, hostId: string): Op[] {
+  const want = fleetSettingsPart(F);
+  const labels = encodeSettingsLabels(want, hostId);
+  const hash = labels[LABEL_SPEC_HASH] ?? '';
+  const mine = g.settings.filter((s) => s.fleet === F.name);
+  const ops: Op[] = [];
+  const current = currentSettings(g.settings, F.name);
+  const name = settingsVolumeName(F.name, hash);
+  if (!mine.some((s) => s.hash === hash && s.volume.name === name)) {
+    const cause = current ? `fleet settings changed: ${changedSettingsFields(current.spec, want)}` : 'fleet settings missing';
+    ops.push({ wave: 0, op: 'create-settings', fleet: F.name, name, settings: want, labels, cause });
+  }
+  for (const s of mine) if (s.volume.name !== name) ops.push({ wave: 0, op: 'remove-settings', fleet: F.name, name: s.volume.name, cause: s.error ? `settings volume unreadable: ${s.error.code}` : 'replaced by the current settings' });
+  return ops;
+}
+
 function changedFleetFields(a: ResolvedFleet, b: ResolvedFleet): string {
-  const keys = ['lab', 'labels', 'mutateInterval', 'logTarget', 'customServices'] as const;
+  const keys = ['lab', 'customServices'] as const;
   const net = ['mode', 'parent', 'subnet', 'gateway'] as const;
   const changed = [
     ...net.filter((k) => a.network[k] !== b.network[k]).map((k) => `network.${k}`),

@@ -126,8 +126,9 @@ export function resolveDeckyFields(
     services,
   };
   if (spec.archetype !== undefined) decky.archetype = spec.archetype;
-  const mutateInterval = spec.mutateInterval ?? fleet.mutateInterval;
-  if (mutateInterval !== undefined) decky.mutateInterval = mutateInterval;
+  // the fleet's default interval is not copied in: a change of it must not recreate deckies
+  // (the mutation runner falls back to the fleet's settings)
+  if (spec.mutateInterval !== undefined) decky.mutateInterval = spec.mutateInterval;
   if (spec.placement !== undefined) decky.placement = structuredClone(spec.placement);
   return { decky, secrets };
 }

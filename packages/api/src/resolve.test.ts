@@ -137,9 +137,9 @@ ${decky('a', 'services: [ssh, wiki], distro: rocky9')}${decky('b', 'services: [s
     expect(canonicalJson(r.deckies)).not.toContain('KEY');
   });
 
-  it('inherits the fleet mutation interval unless the decky has its own', () => {
+  it('keeps the fleet mutation interval on the fleet (a change of it recreates no decky) and a decky\'s own on the decky', () => {
     const r = ok(FLEET.replace('  lab: true', '  lab: true\n  mutateInterval: 30m') + decky('a', 'services: [ssh]') + decky('b', 'services: [ssh], mutateInterval: 1d'));
-    expect(r.deckies.map((d) => d.mutateInterval)).toEqual([1800, 86400]);
+    expect(r.deckies.map((d) => d.mutateInterval)).toEqual([undefined, 86400]);
     expect(r.fleets[0]).toEqual({
       name: 'lab',
       labels: {},

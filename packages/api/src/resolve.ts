@@ -13,7 +13,8 @@ import { resolveDeckyFields, type DeckyEntry } from './resolve-decky.js';
 import { assignFleetIps } from './resolve-ips.js';
 import { assignFleetMacs } from './resolve-macs.js';
 import type { DeckyManifest, DeckySetManifest, FleetManifest, Manifest } from './schemas.js';
-import type { Resolution, ResolvedDecky, ResolvedFleet, SecretBundle } from './types.js';
+import type { AlertSecretBundle, Resolution, ResolvedDecky, ResolvedFleet, SecretBundle } from './types.js';
+import { alertSecretsOf, resolveAlertRoute } from './fleet-settings.js';
 
 export interface ResolveOptions {
   /** decnet version: the default service image is decnet/honeypot:<version> */
@@ -65,6 +66,7 @@ function toResolvedFleet(m: FleetManifest): ResolvedFleet {
   if (s.network.parent !== undefined) fleet.network.parent = s.network.parent;
   if (s.mutateInterval !== undefined) fleet.mutateInterval = s.mutateInterval;
   if (s.logTarget !== undefined) fleet.logTarget = s.logTarget;
+  if (s.alerts !== undefined && s.alerts.length > 0) fleet.alerts = s.alerts.map(resolveAlertRoute).sort((a, b) => (a.name < b.name ? -1 : 1));
   if (s.customServices !== undefined) {
     fleet.customServices = Object.fromEntries(
       Object.entries(s.customServices)
@@ -211,7 +213,11 @@ export function resolveManifests(manifests: readonly Manifest[], options: Resolv
   keepMutations(deckies, options.observedDeckies ?? []);
   deckies.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   submittedFleets.sort((a, b) => (a.name < b.name ? -1 : 1));
-  return { resolution: { fleets: submittedFleets, deckies, secrets: pruneSecrets(secrets, deckies) }, issues: sortIssues(issues, manifests), warnings: sortIssues(warnings, manifests) };
+  const alertSecrets: AlertSecretBundle = {};
+  for (const m of fleetDocs.values()) if (m.spec.alerts?.length) alertSecrets[m.metadata.name] = alertSecretsOf(m.spec.alerts);
+  const resolution: Resolution = { fleets: submittedFleets, deckies, secrets: pruneSecrets(secrets, deckies) };
+  if (Object.keys(alertSecrets).length > 0) resolution.alertSecrets = alertSecrets;
+  return { resolution, issues: sortIssues(issues, manifests), warnings: sortIssues(warnings, manifests) };
 }
 
 /** Resolve manifests; throws ManifestError listing every issue. */

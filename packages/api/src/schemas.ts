@@ -129,6 +129,58 @@ const customServiceSchema = strict({
   ports: z.array(portSchema).min(1).describe('ports it listens on: 8080, "8080/tcp" or "53/udp"'),
 });
 
+/* ---------------------------- Alert routes --------------------------- */
+
+export const ALERT_TYPES = ['webhook', 'slack', 'teams', 'email'] as const;
+const EMAIL_PATTERN = '^[^\\s@<>]+@[^\\s@<>]+$';
+
+/** A URL checked without ever echoing it: it carries tokens and passwords. */
+const secretUrlSchema = z
+  .string({ error: (iss) => `expected a URL, got ${describeInput(iss.input)}` })
+  .min(1)
+  .superRefine((v, ctx) => {
+    let u: URL;
+    try {
+      u = new URL(v);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'expected a URL like https://hooks.example/x or smtp://user:pass@mail.example:587 (value not shown: it is a secret)' });
+      return;
+    }
+    if (!['http:', 'https:', 'smtp:', 'smtps:'].includes(u.protocol) || u.hostname === '') {
+      ctx.addIssue({ code: 'custom', message: `expected an http(s):// or smtp(s):// URL with a host, got a ${u.protocol} URL (value not shown: it is a secret)` });
+    }
+  })
+  .describe('where alerts go; a secret: kept in the state dir, never in labels, env or logs');
+
+const emailList = z.union([patterned(EMAIL_PATTERN, 'an e-mail address'), z.array(patterned(EMAIL_PATTERN, 'an e-mail address')).min(1)]);
+
+export const alertRouteSchema = strict({
+  name: dnsLabel('an alert route name'),
+  type: enumOf(ALERT_TYPES, 'alert type'),
+  url: secretUrlSchema,
+  secret: z.string().min(1).optional().describe('webhook only: HMAC-SHA256 key; the body is signed in X-Decnet-Signature: sha256=<hex> (a secret)'),
+  minSeverity: enumOf(['low', 'medium', 'high'], 'severity').optional().describe('least severity sent (default low: every touch)'),
+  events: z.array(z.string().min(1)).min(1).optional().describe('only these event kinds (default: all)'),
+  services: z.array(serviceName).min(1).optional().describe('only events of these services'),
+  deckies: z.array(dnsLabel('a decky name')).min(1).optional().describe('only events of these deckies'),
+  throttle: durationSchema.optional().describe("one alert per source and decky within this window, counting the rest (default 1m)"),
+  maxPerMinute: z.int().min(1).max(10000).optional().describe('rate limit of this target; the excess waits in the queue (default 30)'),
+  to: emailList.optional().describe('email only: recipients'),
+  from: patterned(EMAIL_PATTERN, 'an e-mail address').optional().describe('email only: sender'),
+  tlsVerify: z.boolean().optional().describe("verify the target's TLS certificate (default true)"),
+}).superRefine((r, ctx) => {
+  const proto = /^([a-z]+):/i.exec(r.url)?.[1]?.toLowerCase();
+  if (r.type === 'email') {
+    if (proto !== undefined && proto !== 'smtp' && proto !== 'smtps') ctx.addIssue({ code: 'custom', path: ['url'], message: 'an email route needs an smtp:// or smtps:// URL' });
+    if (r.to === undefined) ctx.addIssue({ code: 'custom', path: ['to'], message: 'missing required field for an email route: the recipients' });
+    if (r.from === undefined) ctx.addIssue({ code: 'custom', path: ['from'], message: 'missing required field for an email route: the sender' });
+  } else {
+    if (proto !== undefined && proto !== 'http' && proto !== 'https') ctx.addIssue({ code: 'custom', path: ['url'], message: `a ${r.type} route needs an http:// or https:// URL` });
+    for (const k of ['to', 'from'] as const) if (r[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: `only for email routes, not ${r.type}` });
+  }
+  if (r.secret !== undefined && r.type !== 'webhook') ctx.addIssue({ code: 'custom', path: ['secret'], message: `only webhook routes are signed, not ${r.type}` });
+});
+
 export const fleetSpecSchema = strict({
   network: networkSchema,
   lab: z.boolean().optional().describe('isolated veth parent + attacker namespace; never touches a physical NIC'),
@@ -136,7 +188,13 @@ export const fleetSpecSchema = strict({
   logTarget: patterned(LOG_TARGET_PATTERN, 'a syslog target like udp://127.0.0.1:5514').optional(),
   customServices: z.record(customServiceName, customServiceSchema).optional().describe('bring-your-own services, referenced by name'),
   reservedIPs: z.array(ipv4Schema).optional().describe('addresses never given to a decky'),
+  alerts: z.array(alertRouteSchema).optional().describe('where a touch of any decky of the fleet pages the team (changing them recreates nothing)'),
 }).superRefine((spec, ctx) => {
+  const seenRoutes = new Set<string>();
+  (spec.alerts ?? []).forEach((r, i) => {
+    if (seenRoutes.has(r.name)) ctx.addIssue({ code: 'custom', path: ['alerts', i, 'name'], message: `alert route ${r.name} is declared twice` });
+    seenRoutes.add(r.name);
+  });
   if (spec.lab === true && spec.network.parent !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['network', 'parent'], message: 'must be omitted when spec.lab is true (the lab veth pair is the parent)' });
   }
@@ -266,3 +324,4 @@ export type FleetManifestInput = z.input<typeof fleetManifestSchema>;
 export type DeckyManifestInput = z.input<typeof deckyManifestSchema>;
 export type DeckySetManifestInput = z.input<typeof deckySetManifestSchema>;
 export type ManifestInput = FleetManifestInput | DeckyManifestInput | DeckySetManifestInput;
+export type AlertRouteManifest = z.output<typeof alertRouteSchema>;

@@ -70,6 +70,21 @@ export const customServiceDefSchema = z.strictObject({
   ports: z.array(servicePortSchema),
 });
 
+export const resolvedAlertRouteSchema = z.strictObject({
+  name,
+  type: z.enum(['webhook', 'slack', 'teams', 'email']),
+  minSeverity: z.enum(['low', 'medium', 'high']),
+  events: z.array(z.string()).optional(),
+  services: z.array(z.string()).optional(),
+  deckies: z.array(z.string()).optional(),
+  throttleMs: z.number().int().nonnegative(),
+  maxPerMinute: z.number().int().positive(),
+  to: z.array(z.string()).optional(),
+  from: z.string().optional(),
+  tlsVerify: z.boolean(),
+  secretsDigest: z.string().min(1),
+});
+
 export const resolvedFleetSchema = z.strictObject({
   name,
   labels,
@@ -78,6 +93,16 @@ export const resolvedFleetSchema = z.strictObject({
   mutateInterval: z.number().int().positive().optional(),
   logTarget: z.string().optional(),
   customServices: z.record(z.string(), customServiceDefSchema).optional(),
+  alerts: z.array(resolvedAlertRouteSchema).optional(),
+});
+
+/** The mutable part of a fleet, carried by its settings volume (fleet-settings.ts). */
+export const fleetSettingsSchema = z.strictObject({
+  name,
+  labels,
+  mutateInterval: z.number().int().positive().optional(),
+  logTarget: z.string().optional(),
+  alerts: z.array(resolvedAlertRouteSchema).optional(),
 });
 
 // Compile-time guarantees that the schemas and the contract types agree both ways.

@@ -78,7 +78,9 @@ describe('toManifests', () => {
     });
     const ws = docs.find((d) => d.metadata.name === 'ws-01')!;
     expect(ws.spec).not.toHaveProperty('baseImage');
-    expect(ws.spec).toMatchObject({ archetype: 'windows-workstation', nmapOS: 'windows', mutateInterval: '90m', serviceConfig: { rdp: { nla: false } } });
+    expect(ws.spec).toMatchObject({ archetype: 'windows-workstation', nmapOS: 'windows', serviceConfig: { rdp: { nla: false } } });
+    expect(ws.spec).not.toHaveProperty('mutateInterval');
+    expect(docs[0]!.spec).toMatchObject({ mutateInterval: '90m' });
     // without secrets, only the secret bookkeeping differs
     const again = resolveText(text, { version: '0.1.0' });
     const strip = (r: Resolution) => canonicalJson(r.deckies.map((d) => ({ ...d, services: d.services.map(({ secretKeys, secretsDigest, ...s }) => s) })));

@@ -7,18 +7,36 @@ import { distroDef } from './catalog-distros.js';
 import { serviceDef } from './catalog-services.js';
 import { formatDuration } from './duration.js';
 import type { DeckyManifestInput, FleetManifestInput } from './schemas.js';
-import { API_VERSION, type ConfigValue, type ResolvedDecky, type ResolvedFleet, type SecretBundle } from './types.js';
+import { API_VERSION, type AlertSecret, type AlertSecretBundle, type ConfigValue, type ResolvedAlertRoute, type ResolvedDecky, type ResolvedFleet, type SecretBundle } from './types.js';
 
 function metadata(name: string, labels: Record<string, string>): { name: string; labels?: Record<string, string> } {
   return Object.keys(labels).length > 0 ? { name, labels: { ...labels } } : { name };
 }
 
-export function fleetToManifest(fleet: ResolvedFleet): FleetManifestInput {
+/** Written instead of an alert route's URL when its secrets are not given (re-applying it is refused as not a URL). */
+export const REDACTED_URL = '<secret: kept in the state dir>';
+
+function alertRouteToManifest(r: ResolvedAlertRoute, secret: AlertSecret | undefined): NonNullable<FleetManifestInput['spec']['alerts']>[number] {
+  const out: NonNullable<FleetManifestInput['spec']['alerts']>[number] = { name: r.name, type: r.type, url: secret?.url ?? REDACTED_URL, minSeverity: r.minSeverity };
+  if (secret?.secret !== undefined) out.secret = secret.secret;
+  if (r.events) out.events = [...r.events];
+  if (r.services) out.services = [...r.services];
+  if (r.deckies) out.deckies = [...r.deckies];
+  if (r.throttleMs >= 1000 && r.throttleMs % 1000 === 0) out.throttle = formatDuration(r.throttleMs / 1000);
+  out.maxPerMinute = r.maxPerMinute;
+  if (r.to) out.to = [...r.to];
+  if (r.from !== undefined) out.from = r.from;
+  if (!r.tlsVerify) out.tlsVerify = false;
+  return out;
+}
+
+export function fleetToManifest(fleet: ResolvedFleet, alertSecrets?: Record<string, AlertSecret>): FleetManifestInput {
   const { mode, parent, subnet, gateway } = fleet.network;
   const network: FleetManifestInput['spec']['network'] = parent !== undefined ? { mode, parent, subnet, gateway } : { mode, subnet, gateway };
   const spec: FleetManifestInput['spec'] = { network, lab: fleet.lab };
   if (fleet.mutateInterval !== undefined) spec.mutateInterval = formatDuration(fleet.mutateInterval);
   if (fleet.logTarget !== undefined) spec.logTarget = fleet.logTarget;
+  if (fleet.alerts?.length) spec.alerts = fleet.alerts.map((r) => alertRouteToManifest(r, alertSecrets?.[r.name]));
   if (fleet.customServices !== undefined) {
     spec.customServices = Object.fromEntries(
       Object.entries(fleet.customServices).map(([name, c]) => [
@@ -67,7 +85,8 @@ export function toManifests(
   fleets: readonly ResolvedFleet[],
   deckies: readonly ResolvedDecky[],
   secrets?: SecretBundle,
+  alertSecrets?: AlertSecretBundle,
 ): (FleetManifestInput | DeckyManifestInput)[] {
   const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-  return [...[...fleets].sort(byName).map(fleetToManifest), ...[...deckies].sort(byName).map((d) => deckyToManifest(d, secrets))];
+  return [...[...fleets].sort(byName).map((f) => fleetToManifest(f, alertSecrets?.[f.name])), ...[...deckies].sort(byName).map((d) => deckyToManifest(d, secrets))];
 }

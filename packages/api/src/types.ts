@@ -39,7 +39,37 @@ export interface ResolvedFleet {
   /** syslog sink, e.g. udp://127.0.0.1:5514 */
   logTarget?: string;
   customServices?: Record<string, CustomServiceDef>;
+  /** alert routes (their URLs and keys are in Resolution.alertSecrets, never here) */
+  alerts?: ResolvedAlertRoute[];
 }
+
+export type AlertType = 'webhook' | 'slack' | 'teams' | 'email';
+
+/** An alert route without its secrets: what labels carry. */
+export interface ResolvedAlertRoute {
+  name: string;
+  type: AlertType;
+  minSeverity: 'low' | 'medium' | 'high';
+  events?: string[];
+  services?: string[];
+  deckies?: string[];
+  throttleMs: number;
+  maxPerMinute: number;
+  to?: string[];
+  from?: string;
+  tlsVerify: boolean;
+  /** sha256 of the route's secrets: a changed URL or key changes the spec */
+  secretsDigest: string;
+}
+
+/** The secret part of an alert route. */
+export interface AlertSecret {
+  url: string;
+  secret?: string;
+}
+
+/** fleet -> route -> secrets */
+export type AlertSecretBundle = Record<string, Record<string, AlertSecret>>;
 
 export interface ServicePort {
   port: number;
@@ -105,6 +135,8 @@ export interface Resolution {
   fleets: ResolvedFleet[];
   deckies: ResolvedDecky[];
   secrets: SecretBundle;
+  /** secrets of the fleets' alert routes (absent when none) */
+  alertSecrets?: AlertSecretBundle;
 }
 
 /* ------------------------------------------------------------------ */
@@ -142,10 +174,19 @@ export interface ObservedNetwork {
   parent?: string;
 }
 
+/** A managed docker volume (a fleet's settings, fleet-settings.ts). */
+export interface ObservedVolume {
+  name: string;
+  labels: Labels;
+  createdAt?: string;
+}
+
 export interface ObservedState {
   hostId: string;
   containers: ObservedContainer[];
   networks: ObservedNetwork[];
+  /** this host's managed volumes; absent when the engine did not list them */
+  volumes?: ObservedVolume[];
   /** fleets whose lab plumbing (netns decnet-lab-<fleet> + veth) exists on this host */
   labs: string[];
   /**
