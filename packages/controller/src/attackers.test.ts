@@ -43,7 +43,30 @@ describe('summarizeAttackers', () => {
         { command: 'id', count: 1 },
       ],
       commandsDropped: 0,
+      fingerprints: { hassh: [], ja3: [], ja4: [], http_fp: [] },
     });
+  });
+
+  it('collects the distinct client fingerprints of a source, bounded and well-formed only', () => {
+    const h1 = '472b5de333ad665af5cbf10ff892c4df';
+    const j3 = 'ada70206e40642a3e4461f35503241d5';
+    const j4 = 't13d1516h2_8daaf6152771_e5627efa2ab1';
+    const events = [
+      ev(1, 'client_version', { hassh: h1, hassh_algorithms: 'curve25519-sha256;aes128-ctr;hmac-sha2-256;none' }),
+      ev(2, 'client_version', { hassh: h1 }),
+      ev(3, 'connection', { service: 'https', dst_port: 443, ja3_hash: j3, ja4: j4 }),
+      ev(4, 'tls_handshake', { service: 'https', dst_port: 443, ja3_hash: j3, ja4: j4, starttls: false }),
+      ev(5, 'request', { service: 'https', http_fp: 'a1b2c3d4e5f6', http_header_order: 'host,user-agent,accept' }),
+      ev(6, 'request', { service: 'http', http_fp: 'ffffffffffff' }),
+      ev(7, 'request', { service: 'http', http_fp: 'not a hash', ja4: 'x'.repeat(500), hassh: 42 as unknown as string }),
+      ev(8, 'connection', { src_ip: '10.9.9.9', ja3_hash: 'de350869b8c85de67a350c8d186f11e6' }),
+    ];
+    const byIp = new Map(summarizeAttackers(events).map((s) => [s.ip, s]));
+    expect(byIp.get('10.0.0.9')!.fingerprints).toEqual({ hassh: [h1], ja3: [j3], ja4: [j4], http_fp: ['a1b2c3d4e5f6', 'ffffffffffff'] });
+    expect(byIp.get('10.9.9.9')!.fingerprints).toEqual({ hassh: [], ja3: ['de350869b8c85de67a350c8d186f11e6'], ja4: [], http_fp: [] });
+    const many = Array.from({ length: 30 }, (_, i) => ev(i, 'request', { http_fp: i.toString(16).padStart(12, '0') }));
+    const s = summarizeAttackers(many, { maxFingerprints: 5 })[0]!;
+    expect(s.fingerprints.http_fp).toEqual(['000000000000', '000000000001', '000000000002', '000000000003', '000000000004']);
   });
 
   it('orders attackers by last seen, most recent first, and skips events without a source', () => {

@@ -23,6 +23,27 @@ export interface CommandSummary {
   count: number;
 }
 
+/** Distinct client fingerprints a source showed, first-seen order. */
+export interface FingerprintSummary {
+  /** ssh client HASSH */
+  hassh: string[];
+  /** TLS JA3 (md5) */
+  ja3: string[];
+  ja4: string[];
+  /** HTTP header-order fingerprint */
+  http_fp: string[];
+}
+
+export type FingerprintKind = keyof FingerprintSummary;
+
+/** The event field each fingerprint kind is read from, and the shape its value must have. */
+const FINGERPRINT_FIELDS: [FingerprintKind, string, RegExp][] = [
+  ['hassh', 'hassh', /^[0-9a-f]{32}$/],
+  ['ja3', 'ja3_hash', /^[0-9a-f]{32}$/],
+  ['ja4', 'ja4', /^[a-z0-9]{10}_[0-9a-f]{12}_[0-9a-f]{12}$/],
+  ['http_fp', 'http_fp', /^[0-9a-f]{12}$/],
+];
+
 export interface AttackerSummary {
   ip: string;
   firstSeen: string;
@@ -42,6 +63,8 @@ export interface AttackerSummary {
   /** distinct commands in first-seen order */
   commands: CommandSummary[];
   commandsDropped: number;
+  /** distinct client fingerprints (at most maxFingerprints per kind) */
+  fingerprints: FingerprintSummary;
 }
 
 export interface AttackerOptions {
@@ -51,6 +74,8 @@ export interface AttackerOptions {
   maxCredentials?: number;
   /** longest command kept, characters (default 500) */
   maxCommandLength?: number;
+  /** distinct fingerprints kept per kind and attacker (default 20) */
+  maxFingerprints?: number;
 }
 
 interface Acc {
@@ -67,6 +92,7 @@ interface Acc {
   credentialsDropped: number;
   commands: Map<string, CommandSummary>;
   commandsDropped: number;
+  fingerprints: Record<FingerprintKind, Set<string>>;
 }
 
 /** The command text an event carries (services name it command, cmd or input). */
@@ -84,6 +110,7 @@ export class AttackerAggregator {
   private readonly maxCommands: number;
   private readonly maxCredentials: number;
   private readonly maxCommandLength: number;
+  private readonly maxFingerprints: number;
   /** events without a source IP (not attributable) */
   skipped = 0;
 
@@ -91,6 +118,7 @@ export class AttackerAggregator {
     this.maxCommands = opts.maxCommands ?? 50;
     this.maxCredentials = opts.maxCredentials ?? 500;
     this.maxCommandLength = opts.maxCommandLength ?? 500;
+    this.maxFingerprints = opts.maxFingerprints ?? 20;
   }
 
   add(ev: AttackerEvent): void {
@@ -116,6 +144,7 @@ export class AttackerAggregator {
         credentialsDropped: 0,
         commands: new Map(),
         commandsDropped: 0,
+        fingerprints: { hassh: new Set(), ja3: new Set(), ja4: new Set(), http_fp: new Set() },
       };
       this.byIp.set(ev.src_ip, a);
     }
@@ -134,6 +163,12 @@ export class AttackerAggregator {
     if (ev.event === 'auth_attempt' && ev.principal !== undefined) this.addCredential(a, ev, n);
     const cmd = commandOf(ev);
     if (cmd !== undefined) this.addCommand(a, cmd.slice(0, this.maxCommandLength), n);
+    const rec = ev as Record<string, unknown>;
+    for (const [kind, field, shape] of FINGERPRINT_FIELDS) {
+      const v = rec[field];
+      const set = a.fingerprints[kind];
+      if (typeof v === 'string' && set.size < this.maxFingerprints && shape.test(v)) set.add(v);
+    }
   }
 
   private addCredential(a: Acc, ev: AttackerEvent, n: number): void {
@@ -193,6 +228,7 @@ function summary(a: Acc): AttackerSummary {
     credentialsDropped: a.credentialsDropped,
     commands: [...a.commands.values()].map((c) => ({ ...c })),
     commandsDropped: a.commandsDropped,
+    fingerprints: { hassh: [...a.fingerprints.hassh], ja3: [...a.fingerprints.ja3], ja4: [...a.fingerprints.ja4], http_fp: [...a.fingerprints.http_fp] },
   };
 }
 

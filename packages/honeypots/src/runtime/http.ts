@@ -6,6 +6,7 @@
  * emits one `request` event per request, captures Basic and Bearer
  * credentials, and bounds headers, bodies and times.
  */
+import { createHash } from 'node:crypto';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type tls from 'node:tls';
@@ -112,6 +113,25 @@ function selectedHeaders(raw: string[]): Record<string, string> {
     out[name] = out[name] === undefined ? value.slice(0, HTTP_LIMITS.headerValueChars) : `${out[name]}, ${value}`.slice(0, HTTP_LIMITS.headerValueChars);
   }
   return out;
+}
+
+/** Longest `http_header_order` kept (names beyond it are dropped whole). */
+export const MAX_HEADER_ORDER = 1024;
+
+/**
+ * The client's header-order fingerprint: lower-case header names in the order
+ * received, comma-joined (at most MAX_HEADER_ORDER characters, names cut to 64),
+ * and `http_fp`, the first 12 hex of its SHA-256.
+ */
+export function headerOrderFingerprint(raw: string[]): { http_header_order: string; http_fp: string } {
+  let order = '';
+  for (let i = 0; i < raw.length && i < 2 * HTTP_LIMITS.maxHeadersCount; i += 2) {
+    const name = raw[i]!.toLowerCase().replace(/[^\x21-\x7e]/g, '?').slice(0, 64);
+    const next = order === '' ? name : `${order},${name}`;
+    if (next.length > MAX_HEADER_ORDER) break;
+    order = next;
+  }
+  return { http_header_order: order, http_fp: createHash('sha256').update(order).digest('hex').slice(0, 12) };
 }
 
 /** Decode `Authorization: Basic ...`; undefined when absent or not Basic. */
@@ -224,6 +244,7 @@ export async function startHttpService(ctx: ServiceContext, handle: HttpHandler,
         body_size: received,
         ...(received > 0 ? { body: secretFields(request.body.subarray(0, HTTP_LIMITS.bodyPreview)).secret, body_truncated: received > HTTP_LIMITS.bodyPreview } : {}),
         headers: selectedHeaders(req.rawHeaders),
+        ...headerOrderFingerprint(req.rawHeaders),
         status: r.status,
         ...(peer ? { client_cert_subject: peer.subject, client_cert_issuer: peer.issuer } : {}),
         ...r.fields,

@@ -82,6 +82,8 @@ export async function startTcpService(
       acceptTls(ctx, socket, tinfo, opts.secureContext!(), (secure) => handle(secure as unknown as Socket, tinfo), {
         ...opts.tlsOptions,
         onHello: (fp) => {
+          // the same event STARTTLS upgrades emit, for fingerprint queries across services
+          if (fp) ctx.emit({ event: 'tls_handshake', ...tinfo, starttls: false, ...fp });
           if (!emitConns) return;
           ctx.emit({ event: 'connection', ...tinfo, ...(fp ?? {}) });
           if (socket.destroyed) ctx.emit({ event: 'disconnect', ...tinfo });

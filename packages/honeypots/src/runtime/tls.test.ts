@@ -69,6 +69,16 @@ describe('ClientHello and fingerprints', () => {
     expect(isGrease(0x0a0a) && isGrease(0xfafa) && !isGrease(0x0a0b)).toBe(true);
   });
 
+  it("gives the JA3 hashes of salesforce/ja3's README examples", () => {
+    const base = { extensions: [], groups: [], pointFormats: [], signatureAlgorithms: [], supportedVersions: [], alpn: [] };
+    const withExts: ClientHello = { ...base, version: 769, ciphers: [47, 53, 5, 10, 49161, 49162, 49171, 49172, 50, 56, 19, 4], extensions: [0, 10, 11], groups: [23, 24, 25], pointFormats: [0] };
+    expect(ja3String(withExts)).toBe('769,47-53-5-10-49161-49162-49171-49172-50-56-19-4,0-10-11,23-24-25,0');
+    expect(fingerprint(withExts).ja3_hash).toBe('ada70206e40642a3e4461f35503241d5');
+    const noExts: ClientHello = { ...base, version: 769, ciphers: [4, 5, 10, 9, 100, 98, 3, 6, 19, 18, 99] };
+    expect(ja3String(noExts)).toBe('769,4-5-10-9-100-98-3-6-19-18-99,,,');
+    expect(fingerprint(noExts).ja3_hash).toBe('de350869b8c85de67a350c8d186f11e6');
+  });
+
   it('never throws on generated or mutated input (10,000 runs)', () => {
     const check = (b: Buffer) => {
       const r = readClientHello(b);
@@ -150,6 +160,10 @@ describe('https over the shared TLS front', () => {
     expect(String(conn['ja3_hash'])).toMatch(/^[0-9a-f]{32}$/);
     const req = await t.waitFor((e) => e.event === 'request');
     expect(req['path']).toBe('/');
+    const hs = await t.waitFor((e) => e.event === 'tls_handshake');
+    expect(hs).toMatchObject({ starttls: false, tls: true, ja4: conn['ja4'], ja3_hash: conn['ja3_hash'], dst_port: conn['dst_port'] });
+    expect(String(req['http_fp'])).toMatch(/^[0-9a-f]{12}$/);
+    expect(req['http_header_order']).toBe('host,user-agent,accept');
   });
 
   it.skipIf(!hasBinary('openssl'))('openssl s_client shows the configured CN; a plaintext client gets an alert and a protocol_error', async () => {

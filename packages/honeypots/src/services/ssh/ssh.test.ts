@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import ssh2 from 'ssh2';
 import type { ClientChannel } from 'ssh2';
@@ -187,6 +188,54 @@ describe('ssh honeypot', () => {
     const bad = await run('nope');
     expect(bad.code).not.toBe(0);
     expect(await t.waitFor((e) => e.event === 'auth_attempt' && e.secret === 'nope')).toMatchObject({ principal: 'admin', success: false });
+  });
+});
+
+describe('client fingerprints', () => {
+  it.skipIf(!existsSync('/usr/bin/ssh'))('the OpenSSH client (BatchMode) gets a client_version event with its HASSH', async () => {
+    const t = makeTestContext('ssh', { users: 'root:hunter2' }, [{ port: 22, proto: 'tcp' }], { ephemeral: true });
+    const svc = await startSsh(t.ctx);
+    try {
+      const port = svc.ports[0]!;
+      const r = await new Promise<{ code: number; err: string }>((resolve) =>
+        execFile(
+          '/usr/bin/ssh',
+          ['-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=10', '-p', String(port), 'root@127.0.0.1', 'true'],
+          { timeout: 15_000 },
+          (e, _out, stderr) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, err: stderr }),
+        ),
+      );
+      expect(r.code).toBe(255);
+      expect(r.err).toMatch(/Permission denied/);
+      const ev = await t.waitFor((e) => e.event === 'client_version' && e['hassh'] !== undefined);
+      expect(String(ev['client_version'])).toMatch(/^SSH-2\.0-OpenSSH_/);
+      expect(String(ev['hassh'])).toMatch(/^[0-9a-f]{32}$/);
+      const algos = String(ev['hassh_algorithms']).split(';');
+      expect(algos).toHaveLength(4);
+      expect(algos[0]).toContain('curve25519-sha256');
+      expect(algos[3]).toMatch(/none/);
+      console.log(`openssh client: ${String(ev['client_version'])} hassh=${String(ev['hassh'])}`);
+      console.log(`ssh stderr: ${r.err.trim()}`);
+    } finally {
+      await svc.close();
+      t.cleanup();
+    }
+  }, 30_000);
+
+  it('a client that sends only its ident still gets a client_version event, without HASSH', async () => {
+    const t = makeTestContext('ssh', {}, [{ port: 22, proto: 'tcp' }], { ephemeral: true });
+    const svc = await startSsh(t.ctx);
+    try {
+      const s = net.connect(svc.ports[0]!, '127.0.0.1', () => s.write('SSH-2.0-Go\r\n'));
+      s.on('error', () => undefined);
+      setTimeout(() => s.destroy(), 500);
+      const ev = await t.waitFor((e) => e.event === 'client_version');
+      expect(ev['client_version']).toBe('SSH-2.0-Go');
+      expect(ev['hassh']).toBeUndefined();
+    } finally {
+      await svc.close();
+      t.cleanup();
+    }
   });
 });
 

@@ -14,6 +14,7 @@ import { startTcpService } from '../../runtime/tcp.js';
 import { DEFAULT_SSH_VERSION, FakeShell, shellPersona, type ShellPersona } from '../../shell/fake-shell.js';
 import { attachShell, motd, toCrlf } from '../../shell/fake-shell-terminal.js';
 import { usableHostKeys } from '../../protocols/ssh-host-keys.js';
+import { MAX_SSH_START, readSshClientStart, type SshClientFingerprint } from '../../protocols/ssh-kexinit.js';
 
 const { Server, utils } = ssh2;
 
@@ -47,6 +48,42 @@ export function keyFingerprint(blob: Buffer): string {
 export function identOf(version: unknown): string {
   const v = typeof version === 'string' && version.trim() ? version.trim() : DEFAULT_SSH_VERSION;
   return v.replace(/^SSH-2\.0-/, '').replace(/[\r\n]/g, '').slice(0, 200);
+}
+
+/** How long the client_version event waits for the client's KEXINIT. */
+const KEXINIT_WAIT_MS = 10_000;
+
+/**
+ * Watch the client's first bytes (alongside ssh2, which reads the same chunks)
+ * for its identification line and KEXINIT: resolves with the HASSH, or
+ * undefined when they are malformed, never come, or the connection closes.
+ */
+export function tapClientStart(socket: Socket): Promise<SshClientFingerprint | undefined> {
+  return new Promise((resolve) => {
+    let buf: Buffer = Buffer.alloc(0);
+    const timer = setTimeout(() => done(undefined), KEXINIT_WAIT_MS);
+    timer.unref?.();
+    const onData = (chunk: Buffer) => {
+      try {
+        buf = buf.length === 0 ? Buffer.from(chunk) : Buffer.concat([buf, chunk]);
+        const r = readSshClientStart(buf);
+        if (r.state === 'done') done(r.fingerprint);
+        else if (r.state === 'bad' || buf.length > MAX_SSH_START) done(undefined);
+      } catch {
+        done(undefined);
+      }
+    };
+    const onClose = () => done(undefined);
+    function done(fp: SshClientFingerprint | undefined): void {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      buf = Buffer.alloc(0);
+      resolve(fp);
+    }
+    socket.on('data', onData);
+    socket.once('close', onClose);
+  });
 }
 
 function safe(fn: () => void): void {
@@ -156,7 +193,7 @@ export async function startSsh(ctx: ServiceContext, limits: SshLimits = SSH_LIMI
   const persona = shellPersona(ctx);
   const sshServer = new Server({ hostKeys: hostKeysOf(ctx), ident: identOf(ctx.config['ssh_version']) });
   sshServer.on('error', (err: Error) => ctx.log('ssh server error', { err: err.message }));
-  const pending = new Map<string, { info: ConnInfo; localIp: string }>();
+  const pending = new Map<string, { info: ConnInfo; localIp: string; start?: Promise<SshClientFingerprint | undefined> }>();
 
   sshServer.on('connection', (client: Connection, cinfo) => {
     const key = `${stripV4Mapped(cinfo.ip)}:${cinfo.port}`;
@@ -165,7 +202,11 @@ export async function startSsh(ctx: ServiceContext, limits: SshLimits = SSH_LIMI
     const state: { attempts: number; user?: string } = { attempts: 0 };
     let sessions = 0;
     const end = () => safe(() => client.end());
-    emit({ event: 'client_version', client_version: cinfo.header.identRaw.slice(0, 255) });
+    const clientVersion = cinfo.header.identRaw.slice(0, 255);
+    // the event waits (bounded) for the client's KEXINIT, to carry its HASSH
+    void (meta.start ?? Promise.resolve(undefined)).then((fp) =>
+      emit({ event: 'client_version', client_version: clientVersion, ...(fp ? { hassh: fp.hassh, hassh_algorithms: fp.hassh_algorithms } : {}) }),
+    );
     client.on('error', (err: Error) => ctx.log('ssh client error', { err: err.message }));
     client.on('authentication', (actx) => handleAuth(actx, persona, emit, state, limits, end));
     client.on('session', (accept, reject) => {
@@ -187,7 +228,8 @@ export async function startSsh(ctx: ServiceContext, limits: SshLimits = SSH_LIMI
     ctx,
     (socket: Socket, info: ConnInfo) => {
       const key = `${info.src_ip}:${info.src_port}`;
-      pending.set(key, { info, localIp: stripV4Mapped(socket.localAddress) });
+      // tap before ssh2 attaches its own reader, so both see every chunk
+      pending.set(key, { info, localIp: stripV4Mapped(socket.localAddress), start: tapClientStart(socket) });
       socket.once('close', () => pending.delete(key));
       sshServer.injectSocket(socket);
     },
