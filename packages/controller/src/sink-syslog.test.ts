@@ -3,7 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { makeFleet, type AttackerEvent } from '@decnet/api';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SyslogSender, SyslogSink } from './sink-syslog.js';
+import { SyslogSender, SyslogSink, syslogLine } from './sink-syslog.js';
 import { parseOctetCounted } from './syslog.js';
 
 const ev = (i: number, fleet = 'lab'): AttackerEvent => ({
@@ -123,5 +123,32 @@ describe('SyslogSender over TCP', () => {
     await s.close();
     expect(() => s.send('late')).not.toThrow();
     expect(s.stats().dropped).toBeGreaterThanOrEqual(991);
+  });
+});
+
+describe('SyslogSink format', () => {
+  it('carries an OCSF or ECS JSON document as MSG when asked, decnet structured data by default', async () => {
+    const l = await udpListener();
+    const fleets = [makeFleet('lab', { logTarget: `udp://127.0.0.1:${l.port}` })];
+    for (const format of ['ocsf', 'ecs', undefined] as const) {
+      const sink = new SyslogSink(format ? { format } : {});
+      cleanup.push(() => sink.close());
+      sink.setFleets(fleets);
+      sink.write(ev(1));
+    }
+    await until(() => l.lines.length >= 3);
+    const byKind = (re: RegExp) => l.lines.find((x) => re.test(x))!;
+    const ocsf = byKind(/"class_uid"/);
+    expect(ocsf).toMatch(/^<134>1 2024-05-01T10:00:01\.000Z web-01 ssh - auth_attempt - \{/);
+    expect(JSON.parse(ocsf.slice(ocsf.indexOf('{')))).toMatchObject({ class_uid: 3002, user: { name: 'user1' }, src_endpoint: { ip: '10.0.0.9' } });
+    const ecs = byKind(/"@timestamp"/);
+    expect(JSON.parse(ecs.slice(ecs.indexOf('{')))).toMatchObject({ event: { category: ['authentication'] }, source: { ip: '10.0.0.9' }, host: { name: 'web-01' } });
+    expect(byKind(/\[relay@55555/)).toContain('principal="user1"');
+  });
+
+  it('syslogLine keeps one line per event', () => {
+    const line = syslogLine({ ...ev(2), principal: 'a\nb' }, 'ecs');
+    expect(line).not.toContain('\n');
+    expect(syslogLine(ev(2))).toBe(syslogLine(ev(2), 'decnet'));
   });
 });

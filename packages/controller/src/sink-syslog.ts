@@ -10,7 +10,18 @@ import { createConnection, isIP, type Socket } from 'node:net';
 import type { AttackerEvent, ResolvedFleet } from '@decnet/api';
 import { backoffDelay } from './backoff.js';
 import { silentLog, type CollectorLog, type EventSink, type SinkStats } from './sinks.js';
-import { formatSyslog, frameSyslog, parseLogTarget, type SyslogTarget } from './syslog.js';
+import { toEcs, toOcsf } from './siem.js';
+import { formatSyslog, formatSyslogJson, frameSyslog, parseLogTarget, type SyslogTarget } from './syslog.js';
+
+export const SYSLOG_FORMATS = ['decnet', 'ocsf', 'ecs'] as const;
+export type SyslogFormat = (typeof SYSLOG_FORMATS)[number];
+
+/** The syslog line of an event: decnet's structured data and summary, or an OCSF/ECS JSON document as MSG. */
+export function syslogLine(ev: AttackerEvent, format: SyslogFormat = 'decnet'): string {
+  if (format === 'ocsf') return formatSyslogJson(ev, toOcsf(ev));
+  if (format === 'ecs') return formatSyslogJson(ev, toEcs(ev));
+  return formatSyslog(ev);
+}
 
 export interface SyslogSenderOptions {
   /** lines held while a TCP target is unreachable (default 10000) */
@@ -19,6 +30,8 @@ export interface SyslogSenderOptions {
   reconnectBaseMs?: number;
   reconnectMaxMs?: number;
   log?: CollectorLog;
+  /** the JSON the message carries: decnet (default: structured data + summary), ocsf or ecs */
+  format?: SyslogFormat;
 }
 
 /** UDP datagrams larger than this are truncated (IPv4 payload ceiling is 65507). */
@@ -204,7 +217,7 @@ export class SyslogSink implements EventSink {
 
   write(ev: AttackerEvent): void {
     if (ev.fleet === undefined) return;
-    this.byFleet.get(ev.fleet)?.send(formatSyslog(ev));
+    this.byFleet.get(ev.fleet)?.send(syslogLine(ev, this.opts.format));
   }
 
   async flush(): Promise<void> {

@@ -125,6 +125,11 @@ export function formatSyslog(ev: AttackerEvent): string {
   ].join(' ');
 }
 
+/** The same header with no structured data and a JSON document (e.g. OCSF or ECS) as MSG. */
+export function formatSyslogJson(ev: AttackerEvent, doc: unknown): string {
+  return [`<${SYSLOG_PRI}>1`, syslogTimestamp(ev.time), printAscii(ev.decky, 255), printAscii(ev.service, 48), NIL, printAscii(ev.event, 32), NIL, JSON.stringify(doc)].join(' ');
+}
+
 /* ------------------------------------------------------------------ */
 /* Log target and framing                                              */
 /* ------------------------------------------------------------------ */

@@ -5,7 +5,7 @@
 import { Flags } from '@oclif/core';
 import { stringify } from 'yaml';
 
-export type OutputFormat = 'table' | 'wide' | 'json' | 'yaml' | 'name';
+export type OutputFormat = 'table' | 'wide' | 'json' | 'yaml' | 'name' | 'ocsf' | 'ecs';
 
 export const outputFlag = (options: OutputFormat[] = ['table', 'wide', 'json', 'yaml', 'name'], dflt: OutputFormat = 'table') =>
   Flags.string({ char: 'o', description: `output format (${options.join('|')})`, options, default: dflt });
