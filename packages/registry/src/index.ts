@@ -12,3 +12,4 @@ export * from './drain.js';
 export * from './apply.js';
 export * from './aggregate.js';
 export * from './settle.js';
+export * from './event-stream.js';

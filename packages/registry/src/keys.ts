@@ -17,6 +17,8 @@
  *                                   it (Redis restarted empty); apply waits until then so live hosts can
  *                                   write their slices back before anything is placed
  * decnet:{c}:changes          pub/sub channel: a JSON ChangeMessage after every change
+ * decnet:{c}:events           STREAM the cluster's attacker events (fields id, ev), trimmed by length and age
+ * decnet:{c}:events:seen:<id> STRING event ids already appended (dedupe), expire after the stream's max age
  */
 import { DecnetError } from '@decnet/api';
 
@@ -43,6 +45,9 @@ export interface ClusterKeys {
   rev: string;
   channel: string;
   meta: string;
+  events: string;
+  /** dedupe marker of one event id (sha256 hex of its canonical JSON) */
+  eventSeen(eventId: string): string;
   host(id: string): string;
   heartbeat(id: string): string;
   desired(id: string): string;
@@ -62,6 +67,8 @@ export function clusterKeys(cluster: string): ClusterKeys {
     rev: `${prefix}rev`,
     channel: `${prefix}changes`,
     meta: `${prefix}meta`,
+    events: `${prefix}events`,
+    eventSeen: (eventId) => `${prefix}events:seen:${eventId}`,
     host: (id) => `${prefix}host:${validateHostId(id)}`,
     heartbeat: (id) => `${prefix}hb:${validateHostId(id)}`,
     desired: (id) => `${prefix}desired:${validateHostId(id)}`,

@@ -119,3 +119,32 @@ if was == 0 then
 end
 return {'ok', 0}
 `;
+
+/**
+ * Append attacker events to the cluster stream, each at most once.
+ * KEYS: 1 stream, 1+i the seen marker of event i. ARGV: 1 max length (approximate),
+ * 2 max age ms (approximate, from the server's clock), 3 marker TTL ms, then the id and
+ * JSON of event i as ARGV[2+2i], ARGV[3+2i]. An event whose marker exists is skipped (SET NX PX);
+ * the stream is trimmed by length on XADD and by age (MINID ~) after.
+ * Returns {added, duplicates}.
+ */
+export const APPEND_EVENTS_LUA = `
+local maxLen = ARGV[1]
+local maxAge = tonumber(ARGV[2])
+local ttl = ARGV[3]
+local added, dup = 0, 0
+for i = 2, #KEYS do
+  local id = ARGV[2 * i]
+  local ev = ARGV[2 * i + 1]
+  if redis.call('SET', KEYS[i], '1', 'NX', 'PX', ttl) then
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxLen, '*', 'id', id, 'ev', ev)
+    added = added + 1
+  else
+    dup = dup + 1
+  end
+end
+local t = redis.call('TIME')
+local minId = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - maxAge
+if minId > 0 then redis.call('XTRIM', KEYS[1], 'MINID', '~', string.format('%d', minId)) end
+return {added, dup}
+`;

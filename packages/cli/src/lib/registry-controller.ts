@@ -6,9 +6,9 @@
 import { hostname } from 'node:os';
 import { Flags } from '@oclif/core';
 import { DecnetError } from '@decnet/api';
-import { RegistrySync, type Logger } from '@decnet/controller';
+import { ClusterStreamSink, RegistrySync, type CollectorLog, type Logger } from '@decnet/controller';
 import type { Engine } from '@decnet/engine';
-import { Registry } from '@decnet/registry';
+import { ClusterEventStream, DEFAULT_EVENTS_MAX_LEN, Registry } from '@decnet/registry';
 import { durationMs } from './errors.js';
 import { ensureImages } from './images.js';
 import { registryFlags } from './registry-apply.js';
@@ -22,6 +22,8 @@ export const registryControllerFlags = {
   'heartbeat-ttl': Flags.string({ description: 'heartbeat TTL: after it expires the host is NotReady', default: '10s' }),
   'registry-poll': Flags.string({ description: 'desired-slice poll period (besides change messages)', default: '2s' }),
   'image-base': Flags.string({ description: 'base image for building decnet/honeypot when a slice needs it and it is missing', env: 'DECNET_IMAGE_BASE' }),
+  'cluster-events-max-len': Flags.integer({ description: 'approximate most entries of the cluster event stream (with --registry)', min: 1, default: DEFAULT_EVENTS_MAX_LEN }),
+  'cluster-events-max-age': Flags.string({ description: 'approximate longest age of cluster event stream entries, and its dedupe window (with --registry)', default: '7d' }),
 };
 
 export interface RegistryControllerFlags {
@@ -33,6 +35,8 @@ export interface RegistryControllerFlags {
   'heartbeat-ttl': string;
   'registry-poll': string;
   'image-base'?: string;
+  'cluster-events-max-len'?: number;
+  'cluster-events-max-age'?: string;
 }
 
 export function parseHostLabels(items: readonly string[] = []): Record<string, string> {
@@ -74,4 +78,25 @@ export async function registrySyncFromFlags(flags: RegistryControllerFlags, ctx:
   });
   log.info({ registry: registry.target, cluster: registry.cluster, heartbeatTtlMs }, 'registry sync enabled');
   return { sync, close: () => registry.close() };
+}
+
+/**
+ * The sink feeding the cluster event stream (`decnet:{<cluster>}:events`) with this host's
+ * events, on its own registry connection (background connect; spools while Redis is down).
+ * Undefined without --registry.
+ */
+export async function clusterSinkFromFlags(flags: RegistryControllerFlags, ctx: { stateDir: string; hostId: string; log: CollectorLog }): Promise<ClusterStreamSink | undefined> {
+  if (!flags.registry) return undefined;
+  const maxAgeMs = durationMs(flags['cluster-events-max-age'] ?? '7d', '--cluster-events-max-age');
+  const stream = await ClusterEventStream.connect({
+    url: flags.registry,
+    cluster: flags.cluster ?? 'default',
+    waitReady: false,
+    connectionName: `decnet-events-${ctx.hostId}`,
+    maxLen: flags['cluster-events-max-len'] ?? DEFAULT_EVENTS_MAX_LEN,
+    maxAgeMs,
+    logger: { info: (o, m) => ctx.log.info(o, m), warn: (o, m) => ctx.log.warn(o, m), debug: (o, m) => ctx.log.debug(o, m) },
+  });
+  ctx.log.info({ registry: stream.target, stream: stream.keys.events, maxLen: stream.maxLen, maxAgeMs }, 'cluster event stream enabled');
+  return new ClusterStreamSink({ stream, stateDir: ctx.stateDir, ownsStream: true, log: ctx.log });
 }
