@@ -12,6 +12,7 @@
  * the veth's other end reaches deckies of both engines.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -67,7 +68,7 @@ async function idsOn(host: string): Promise<Record<string, string>> {
 }
 
 function startController(host: string): void {
-  const args = [CLI, 'controller', '--host-id', host, '--state-dir', state[host]!, '--heartbeat-ttl', `${TTL_MS / 1000}s`, '--registry-poll', '1s', '--resync', '5s', '--metrics-addr', 'off', '--no-events', '--no-mutate', '--host-label', `engine=${host}`];
+  const args = [CLI, 'controller', '--host-id', host, '--state-dir', state[host]!, '--heartbeat-ttl', `${TTL_MS / 1000}s`, '--registry-poll', '1s', '--resync', '5s', '--metrics-addr', 'off', '--no-mutate', '--host-label', `engine=${host}`];
   const child = spawn(process.execPath, args, { env: { ...baseEnv(), ...engineEnv(host), DECNET_LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
   child.stderr!.on('data', (d: Buffer) => (logs[host] += d.toString()));
   ctl[host] = child;
@@ -145,15 +146,24 @@ async function ensureImages(): Promise<void> {
   if (b.code !== 0) throw new Error(`images build on the second engine: ${show(b)}`);
 }
 
+/* a webhook receiver on loopback: the cluster's alerts */
+const HOOK_PORT = 20900 + Math.floor(Math.random() * 90);
+const hooks: Array<{ id: string; body: Record<string, unknown> }> = [];
+let hookServer: Server | undefined;
+const ALERTS = `\n  alerts:\n    - { name: soc, type: webhook, url: "http://127.0.0.1:${HOOK_PORT}/hook", minSeverity: medium, events: [auth_attempt], throttle: 4s }`;
+
 const manifest = (deckies: Array<{ name: string; ip?: string }>, withFleet = true) =>
   [
-    ...(withFleet ? [`apiVersion: decnet.io/v1alpha1\nkind: Fleet\nmetadata: { name: ${FLEET} }\nspec:\n  network: { mode: macvlan, subnet: 10.237.0.0/24, gateway: 10.237.0.1 }\n  lab: true`] : []),
+    ...(withFleet ? [`apiVersion: decnet.io/v1alpha1\nkind: Fleet\nmetadata: { name: ${FLEET} }\nspec:\n  network: { mode: macvlan, subnet: 10.237.0.0/24, gateway: 10.237.0.1 }\n  lab: true${ALERTS}`] : []),
     ...deckies.map((d) => `apiVersion: decnet.io/v1alpha1\nkind: Decky\nmetadata: { name: ${d.name} }\nspec: { fleet: ${FLEET}, ${d.ip ? `ip: ${d.ip}, ` : ''}services: [ssh], distro: debian }`),
   ].join('\n---\n');
 
 const FIRST = [{ name: 'e2mh-a', ip: '10.237.0.10' }, { name: 'e2mh-b', ip: '10.237.0.11' }, { name: 'e2mh-c' }, { name: 'e2mh-d' }];
 
 async function teardown(): Promise<void> {
+  const srv = hookServer;
+  hookServer = undefined;
+  if (srv) await new Promise<void>((r) => (srv.closeAllConnections(), srv.close(() => r())));
   await stopController(H1);
   await stopController(H2);
   if (dockerd) await ctlRun(['delete', 'fleet', FLEET, '--force', '--host-id', H2, '--state-dir', state[H2]!], engineEnv(H2)).catch(() => undefined);
@@ -170,6 +180,12 @@ beforeAll(async () => {
     await startDockerd();
     await ensureImages();
     redis = await startRedisServer();
+    hookServer = createServer((req, res) => {
+      let b = '';
+      req.on('data', (c: Buffer) => (b += c.toString()));
+      req.on('end', () => (hooks.push({ id: String(req.headers['x-decnet-alert-id']), body: JSON.parse(b) as Record<string, unknown> }), res.writeHead(204).end()));
+    });
+    await new Promise<void>((r) => hookServer!.listen(HOOK_PORT, '127.0.0.1', () => r()));
     startController(H1);
     startController(H2);
     await until(async () => (await getJson<HostRowJson>('hosts')).filter((h) => h.status === 'Ready').length === 2, 60_000, 500);
@@ -248,6 +264,57 @@ describe('multi-host fleet over two engines and one registry', () => {
     const rows = await getJson<DeckyRowJson>('deckies');
     expect(rows.map((d) => [d.name, d.host, d.ip])).toEqual(placed.map((d) => [d.name, d.host, d.ip]));
   });
+
+  it('one event stream for the cluster: both hosts\' events in `events --registry`, one alert per touch; Redis down 30 s: nothing lost, nothing doubled', async () => {
+    const sshOpts = '-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o PubkeyAuthentication=no -o ConnectTimeout=10 -o NumberOfPasswordPrompts=1 -o PreferredAuthentications=password';
+    const touch = (ip: string, tag: string, n: number) =>
+      run('ip', ['netns', 'exec', NETNS, 'sh', '-c', `for i in $(seq 1 ${n}); do sshpass -p "${tag}-$i" ssh ${sshOpts} root@${ip} true >/dev/null 2>&1; done; true`], { timeoutMs: 120_000 });
+    const two = [placed.find((d) => d.host === H1)!, placed.find((d) => d.host === H2)!];
+    type Ev = { host?: string; decky: string; event: string; secret?: string };
+    const clusterEvents = async (): Promise<Ev[]> => {
+      const r = await ctlRun(['events', '--registry', redis!.url, '--fleet', FLEET, '-o', 'json']);
+      if (r.code !== 0) throw new Error(show(r));
+      return JSON.parse(r.stdout) as Ev[];
+    };
+    const tagged = (evs: Ev[], tag: string) => evs.filter((e) => e.event === 'auth_attempt' && e.secret?.startsWith(`${tag}-`));
+    const alertCount = (decky: string, from: number) => hooks.slice(from).filter((h) => h.body['decky'] === decky).reduce((s, h) => s + Number(h.body['count']), 0);
+
+    // phase 1: one touch per host, Redis up
+    const h0 = hooks.length;
+    for (const d of two) await touch(d.ip, `mh1-${d.name}`, 1);
+    const evs = await until(async () => {
+      const all = await clusterEvents();
+      return two.every((d) => tagged(all, `mh1-${d.name}`).length === 1) ? all : undefined;
+    }, 60_000, 1_000);
+    for (const d of two) expect(tagged(evs, `mh1-${d.name}`)[0]!.host, d.name).toBe(d.host);
+    await until(async () => two.every((d) => alertCount(d.name, h0) === 1), 30_000, 250);
+    await new Promise((r) => setTimeout(r, 5_000)); // the 4 s windows close: nothing more comes
+    for (const d of two) expect(alertCount(d.name, h0), d.name).toBe(1);
+    expect(new Set(hooks.slice(h0).map((h) => h.id)).size).toBe(hooks.length - h0);
+
+    // phase 2: Redis stopped for 30 s while both deckies are attacked
+    const h1 = hooks.length;
+    await redis!.stop();
+    const t0 = Date.now();
+    for (const d of two) await touch(d.ip, `mh2-${d.name}`, 5);
+    // alerts do not depend on Redis: each host pages for its own deckies
+    await until(async () => two.every((d) => alertCount(d.name, h1) >= 1), 30_000, 250);
+    await new Promise((r) => setTimeout(r, Math.max(0, 30_000 - (Date.now() - t0))));
+    await redis!.start(); // empty again: the spooled events are appended once it is back
+    await until(async () => (await getJson<HostRowJson>('hosts')).filter((h) => h.status === 'Ready').length === 2, 90_000, 1_000);
+    const after = await until(async () => {
+      const all = await clusterEvents().catch(() => [] as Ev[]);
+      return two.every((d) => tagged(all, `mh2-${d.name}`).length >= 5) ? all : undefined;
+    }, 90_000, 1_000);
+    await new Promise((r) => setTimeout(r, 3_000));
+    const final = await clusterEvents();
+    for (const d of two) {
+      expect(tagged(final, `mh2-${d.name}`).map((e) => e.secret).sort(), d.name).toEqual([1, 2, 3, 4, 5].map((i) => `mh2-${d.name}-${i}`).sort());
+      expect(tagged(after, `mh2-${d.name}`).every((e) => e.host === d.host)).toBe(true);
+    }
+    await new Promise((r) => setTimeout(r, 5_000));
+    for (const d of two) expect(alertCount(d.name, h1), d.name).toBe(5);
+  }, 300_000);
 
   it('two applies racing from two processes place every decky once', async () => {
     const f1 = join(state[H1]!, 'race-1.yaml');

@@ -48,6 +48,12 @@ function networks() {
   return [...new Map([...byLabel, ...byName].map((l) => [l.split(' ')[0], l.split(' ')[1]])).entries()].map(([id, name]) => ({ id, name }));
 }
 
+/** Volumes: decnet's label (fleet settings volumes). */
+function volumes() {
+  if (!dockerUp()) return [];
+  return lines(sh('docker', ['volume', 'ls', '--filter', 'label=com.decnet.managed=true', '--format', '{{.Name}}'])).map((name) => ({ name }));
+}
+
 /** decnet/* images (tags) and untagged images our builds left (labelled as the honeypot image). */
 function images() {
   if (!dockerUp()) return [];
@@ -88,6 +94,7 @@ if (mode === 'clean') {
   }
   for (const c of containers()) sh('docker', ['rm', '-f', '-v', c.id], { ok: true });
   for (const n of networks()) sh('docker', ['network', 'rm', n.id], { ok: true });
+  for (const v of volumes()) sh('docker', ['volume', 'rm', v.name], { ok: true });
   for (const i of images()) sh('docker', ['image', 'rm', '-f', i.ref === '<none>' ? i.id : i.ref], { ok: true });
   for (const n of netns()) sh('ip', ['netns', 'delete', n], { ok: true });
   for (const l of links()) sh('ip', ['link', 'delete', l], { ok: true });
@@ -101,6 +108,7 @@ if (mode === 'clean') {
 
 const found = [];
 for (const c of containers()) found.push(`container ${c.name}`);
+for (const v of volumes()) found.push(`volume ${v.name}`);
 for (const n of networks()) found.push(`network ${n.name}`);
 for (const i of images()) if (!KEEP_IMAGES.has(i.ref)) found.push(`image ${i.ref} (${i.id})`);
 for (const n of netns()) found.push(`network namespace ${n}`);

@@ -30,7 +30,7 @@ export function labFleet(ctl: Ctl, fleet: string, manifest: string, opts: { clie
     },
     async down(): Promise<void> {
       const r = await ctl(['delete', 'fleet', fleet]);
-      const left = (await docker('ps', '-aq', '--filter', `label=com.decnet.fleet=${fleet}`)).trim();
+      const left = [(await docker('ps', '-aq', '--filter', `label=com.decnet.fleet=${fleet}`)).trim(), (await docker('volume', 'ls', '-q', '--filter', `label=com.decnet.fleet=${fleet}`)).trim()].filter(Boolean).join(' ');
       if (r.code !== 0 || left) throw new Error(`cleanup of ${fleet} failed: ${r.stderr} ${left}`);
     },
   };

@@ -38,7 +38,7 @@ ratios hold on a noisy machine; the raw results of every run go to \`bench-resul
 load averages given, and trust the ratios more than the times.
 
 Run: \`npx turbo run build && npm run bench\` (root, Docker; installs Debian's docker-compose
-when missing). Flags: \`--scenarios converge,heal,density,registry,honeypots\`,
+when missing). Flags: \`--scenarios converge,heal,density,registry,honeypots,services,alerts\`,
 \`--sizes 10,50,100\`, \`--reps 3\`, \`--reps-at 100=1\` (fewer repetitions for one size),
 \`--density-budget 15\` (minutes), \`--density-step 50\`, \`--idle-seconds 30\`, \`--heal-n 50\`.
 Scenarios not run keep their previous figures (with that run's date and machine).
@@ -250,7 +250,29 @@ VmRSS includes the shared, file-backed node binary; cgroup rss is what each cont
 `;
 }
 
-const SECTIONS = { converge: convergeSection, heal: healSection, density: densitySection, registry: registrySection, honeypots: honeypotSection, services: servicesSection };
+function alertsSection(sc) {
+  const d = sc.data;
+  const t = d.touch;
+  return `## Alerts: touch to webhook, and the cluster event stream
+
+\`packages/controller/bench/alerts.mjs\` (scenario \`alerts\`): one lab decky with ssh whose fleet routes
+\`auth_attempt\` to a webhook receiver on loopback, \`decnetctl controller\`, and ${t.touches} failed ssh logins
+from the lab namespace, each from its own source address. Per touch, from the start of the login:
+
+| | median | p95 | max |
+|---|---|---|---|
+| the event's line in the service container's log (floor: what any log pipeline starts from) | ${t.logLineMs.median} ms | ${t.logLineMs.p95} ms | ${t.logLineMs.max} ms |
+| **the webhook arrives** | **${t.webhookMs.median} ms** | **${t.webhookMs.p95} ms** | ${t.webhookMs.max} ms |
+
+${t.delivered} of ${t.touches} touches paged; webhook / log line (median) = **${d.ratios.webhookOverLogLine}x**.
+
+Cluster stream, one controller's \`ClusterStreamSink\` (batches of 500, each event deduplicated by its
+sha256 in the append script) against a raw pipelined \`XADD\` of the same ${d.stream.events} events, both on one
+local redis-server: **${d.stream.sinkPerS} events/s** vs ${d.stream.rawXaddPerS} events/s raw (ratio **${d.ratios.sinkOverRawXadd}**).
+`;
+}
+
+const SECTIONS = { converge: convergeSection, heal: healSection, density: densitySection, registry: registrySection, honeypots: honeypotSection, services: servicesSection, alerts: alertsSection };
 
 export function convergeSvg(sc) {
   const sizes = sc.data.sizes;

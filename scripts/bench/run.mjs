@@ -9,6 +9,7 @@
  *   registry   6: 100 simulated hosts x 100 deckies (packages/registry/bench/sim.mjs)
  *   honeypots  ssh flood against one service (packages/honeypots/bench/ssh-flood.mjs)
  *   services   idle memory of each service container (packages/honeypots/bench/idle-memory.mjs)
+ *   alerts     touch -> webhook latency and cluster-stream events/s (packages/controller/bench/alerts.mjs)
  * Writes bench-results/<date>.json (git-ignored), merges it into benchmarks/latest.json
  * (committed) and regenerates BENCHMARKS.md and benchmarks/converge.svg from it.
  * usage: npm run bench -- [--scenarios converge,heal,density,registry,honeypots,services] [--sizes 10,50,100]
@@ -26,7 +27,7 @@ import { runDensity } from './density.mjs';
 import { ROOT, cleanupHost, decnetctl, imageEnv, load1, machineInfo, must, run } from './lib.mjs';
 import { writeReport } from './report.mjs';
 
-const ALL = ['converge', 'heal', 'density', 'registry', 'honeypots', 'services'];
+const ALL = ['converge', 'heal', 'density', 'registry', 'honeypots', 'services', 'alerts'];
 const { values } = parseArgs({
   options: {
     scenarios: { type: 'string', default: ALL.join(',') },
@@ -94,6 +95,7 @@ const SCENARIOS = {
   },
   honeypots: () => external('packages/honeypots/bench/ssh-flood.mjs', ['--json']),
   services: () => external('packages/honeypots/bench/idle-memory.mjs', ['--json']),
+  alerts: () => external('packages/controller/bench/alerts.mjs', []),
 };
 
 let interrupted = false;

@@ -16,7 +16,7 @@
 import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  decodeLabels,
+  groupObserved,
   isOwned,
   LABEL_DECKY,
   LABEL_FLEET,
@@ -26,6 +26,7 @@ import {
   type AttackerEvent,
   type ObservedContainer,
   type ObservedNetwork,
+  type ObservedVolume,
   type ResolvedFleet,
 } from '@decnet/api';
 import { pidAlive, type Engine, type EngineEvent } from '@decnet/engine';
@@ -121,15 +122,12 @@ export class EventCollector {
    * networks, whose fleet specs carry the logTargets). Starts following new service
    * containers, restarts followers of restarted ones, drops the ones that are gone.
    */
-  sync(containers: readonly ObservedContainer[], networks?: readonly ObservedNetwork[]): void {
+  sync(containers: readonly ObservedContainer[], networks?: readonly ObservedNetwork[], volumes?: readonly ObservedVolume[]): void {
     if (!this.running) return;
     if (networks) {
-      const fleets: ResolvedFleet[] = [];
-      for (const n of networks) {
-        if (!isOwned(n.labels, this.opts.hostId)) continue;
-        const r = decodeLabels(n.labels);
-        if (r.ok && r.value.kind === 'fleet') fleets.push(r.value.spec);
-      }
+      // the effective fleets: network part plus settings volume (logTarget, alert routes)
+      const g = groupObserved({ hostId: this.opts.hostId, containers: [], networks: [...networks], labs: [], volumes: [...(volumes ?? [])] });
+      const fleets: ResolvedFleet[] = g.fleets.flatMap((f) => (f.spec ? [f.spec] : []));
       for (const s of this.opts.sinks) s.setFleets?.(fleets);
     }
     const seen = new Set<string>();
@@ -336,7 +334,7 @@ export function collectorExtension(collector: EventCollector): ControllerExtensi
     name: 'events',
     start: () => collector.start(),
     stop: () => collector.stop(),
-    onResync: (observed) => collector.sync(observed.containers, observed.networks),
+    onResync: (observed) => collector.sync(observed.containers, observed.networks, observed.volumes),
     onEvent: (e) => collector.notice(e),
   };
 }

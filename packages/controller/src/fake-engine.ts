@@ -5,7 +5,7 @@
  * counts, an on/off switch for reachability, an event stream and a write log.
  */
 import { observedFromPlan, type ObservedContainer, type ObservedNetwork, type ObservedState, type Op } from '@decnet/api';
-import { EngineUnavailableError, type CreateContainerOp, type CreateNetworkOp, type Engine, type EngineEvent, type EventsOptions, type LogLine } from '@decnet/engine';
+import { EngineUnavailableError, type CreateContainerOp, type CreateNetworkOp, type CreateSettingsOp, type Engine, type EngineEvent, type EventsOptions, type LogLine } from '@decnet/engine';
 
 export class FakeEngine implements Engine {
   state: ObservedState;
@@ -105,6 +105,12 @@ export class FakeEngine implements Engine {
     const c = this.state.containers.find((x) => x.id === id || x.name === id);
     if (!c) return;
     this.apply({ wave: 2, op: 'remove-container', decky: '', name: c.name, id: c.id, cause: 'test' });
+  }
+  async createVolume(op: CreateSettingsOp): Promise<void> {
+    this.apply(op);
+  }
+  async removeVolume(name: string): Promise<void> {
+    if ((this.state.volumes ?? []).some((v) => v.name === name)) this.apply({ wave: 3, op: 'remove-settings', fleet: '', name, cause: 'test' });
   }
   async ensureLab(fleet: string, subnet: string, gateway: string): Promise<void> {
     this.apply({ wave: 0, op: 'ensure-lab', fleet, subnet, gateway, cause: 'test' });

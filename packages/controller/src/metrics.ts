@@ -21,6 +21,11 @@ export interface ControllerMetrics {
   /** labels: call (engine method) */
   engineLatency: Histogram<'call'>;
   resyncDuration: Histogram;
+  /** labels: route (fleet/route), result = queued | sent | failed | retried */
+  alerts: Counter<'route' | 'result'>;
+  alertsPending: Gauge;
+  /** first event of an alert -> its delivery */
+  alertLatency: Histogram;
 }
 
 export function createMetrics(): ControllerMetrics {
@@ -41,6 +46,9 @@ export function createMetrics(): ControllerMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),
+    alerts: new Counter({ name: 'decnet_alerts_total', help: 'Alert deliveries by route and result (queued, sent, failed, retried)', labelNames: ['route', 'result'], registers }),
+    alertsPending: new Gauge({ name: 'decnet_alerts_pending', help: 'Alerts queued on disk and not delivered yet', registers }),
+    alertLatency: new Histogram({ name: 'decnet_alert_latency_seconds', help: 'From the first event of an alert to its delivery', buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300], registers }),
     resyncDuration: new Histogram({ name: 'decnet_resync_duration_seconds', help: 'Duration of a full resync pass', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers }),
   };
 }

@@ -42,6 +42,18 @@ describe('planRegistrySync', () => {
     expect(again.inSync).toEqual(['a', 'b']);
   });
 
+  it('a change of the fleet settings alone (alert routes) replaces the settings volume and nothing else', async () => {
+    const a = makeDecky('a', 'lab', { ip: '10.213.0.10' });
+    await deploy([a]);
+    const withAlerts = { ...fleet, alerts: [{ name: 'soc', type: 'webhook' as const, minSeverity: 'low' as const, throttleMs: 60_000, maxPerMinute: 30, tlsVerify: true, secretsDigest: canonicalHash({ url: 'http://127.0.0.1:1/x' }) }] };
+    const sp = planRegistrySync({ hostId: HOST, observed: await engine.observe(HOST), slice: { fleets: [withAlerts], deckies: [entry(a)] }, placed: new Set(['a']) });
+    expect(sp.plan.ops.map((o) => o.op)).toEqual(['create-settings', 'remove-settings']);
+    expect((await execute(sp.plan, engine, { alertSecrets: { lab: { soc: { url: 'http://127.0.0.1:1/x' } } } })).ok).toBe(true);
+    expect(groupObserved(await engine.observe(HOST)).fleets[0]!.spec!.alerts!.map((r) => r.name)).toEqual(['soc']);
+    const again = planRegistrySync({ hostId: HOST, observed: await engine.observe(HOST), slice: { fleets: [withAlerts], deckies: [entry(a)] }, placed: new Set(['a']) });
+    expect(again.plan.ops).toEqual([]);
+  });
+
   it('prunes only deckies the registry placed; local deckies stay; the lab is never removed', async () => {
     const local = makeDecky('local', 'lab', { ip: '10.213.0.20' });
     const placed = makeDecky('gone', 'lab', { ip: '10.213.0.21' });

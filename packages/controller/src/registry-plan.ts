@@ -109,6 +109,12 @@ export function planRegistrySync(input: SyncPlanInput): SyncPlan {
     for (const o of p.ops) push(o);
     Object.assign(generations, p.generations);
   }
+  // fleet settings (alert routes, logTarget, ...) change without any decky changing
+  for (const F of [...fleets.values()].sort((a, b) => cmp(a.name, b.name))) {
+    if (!g.fleets.some((f) => f.name === F.name)) continue; // no network yet: a decky's plan creates both
+    const p = makePlan(input.observed, { fleets: [F], deckies: [] }, { hostId: input.hostId });
+    for (const o of p.ops) if (o.op === 'create-settings' || o.op === 'remove-settings') push(o);
+  }
   const pruned = [...input.placed].filter((n) => !listed.has(n) && local.has(n)).sort(cmp);
   if (pruned.length > 0) {
     const p = makePlan(input.observed, { fleets: [], deckies: [] }, { hostId: input.hostId, deleteDeckies: pruned });

@@ -261,7 +261,7 @@ export class RegistrySync implements ControllerExtension {
         if (images.length > 0) await this.opts.ensureImages?.(images);
         for (const o of sp.plan.ops) if ('decky' in o) touched.add(o.decky);
         this.log.info({ generation: slice.generation, ops: sp.plan.ops.length, pruned: sp.pruned, adopted: sp.adopted }, 'materialising desired slice');
-        const summary = await execute(sp.plan, engine, { parallelism: this.opts.parallelism ?? 4, ...(slice.secrets ? { secrets: slice.secrets } : {}) });
+        const summary = await execute(sp.plan, engine, { parallelism: this.opts.parallelism ?? 4, ...(slice.secrets ? { secrets: slice.secrets } : {}), ...(slice.alertSecrets ? { alertSecrets: slice.alertSecrets } : {}) });
         for (const [name, g] of Object.entries(summary.deckies)) if (g.status === 'failed' && g.failure) refused[name] = `${g.failure.op} ${g.failure.target}: ${g.failure.message}`;
         for (const [fleet, g] of Object.entries(summary.fleets)) {
           if (g.status !== 'failed' || !g.failure) continue;

@@ -3,15 +3,21 @@
  * hand-built plan, observed back, reached from the lab netns, torn down again.
  * Fleets t4a (10.240.41.0/24); containers named t4a-*; host id unique per run.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { alertSecretsPath } from './paths.js';
+import { readAlertSecrets } from './alert-secrets.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Docker from 'dockerode';
 import {
+  canonicalHash,
   encodeDeckyLabels,
   encodeFleetLabels,
+  encodeSettingsLabels,
+  groupObserved,
+  settingsVolumeName,
   makeDecky,
   makeFleet,
   type Op,
@@ -234,6 +240,35 @@ describe('DockerEngine + executor on a lab fleet', () => {
     expect(await engine.imageExists(image)).toBe(true);
     expect(await engine.imageExists('decnet/does-not-exist:t4')).toBe(false);
   }, 30_000);
+
+  it('fleet settings volumes: created with their labels and the alert secrets file, observed, replaced, removed idempotently', async () => {
+    const url = 'https://hooks.example/T0/SECRET-PART';
+    const route = { name: 'soc', type: 'webhook' as const, minSeverity: 'low' as const, throttleMs: 60_000, maxPerMinute: 30, tlsVerify: true, secretsDigest: canonicalHash({ url }) };
+    const settings = { name: FLEET, labels: { team: 'blue' }, alerts: [route] };
+    const labels = encodeSettingsLabels(settings, HOST);
+    const name = settingsVolumeName(FLEET, labels['com.decnet.spec-hash']!);
+    const create: Op = { op: 'create-settings', wave: 0, cause: 't', fleet: FLEET, name, settings, labels };
+    // without its URL the route cannot be written: nothing is created
+    const refused = await execute({ ops: [create], conflicts: [], generations: {} }, engine);
+    expect(refused.fleets[FLEET]?.failure).toMatchObject({ code: 'SecretUnavailable' });
+    expect((await engine.observe(HOST)).volumes).toEqual([]);
+    const s = await execute({ ops: [create], conflicts: [], generations: {} }, engine, { alertSecrets: { [FLEET]: { soc: { url } } } });
+    expect(s.ok).toBe(true);
+    const o = await engine.observe(HOST);
+    expect(o.volumes?.map((v) => v.name)).toEqual([name]);
+    expect(o.volumes![0]!.createdAt).toMatch(/^\d{4}-/);
+    expect(JSON.stringify(o.volumes)).not.toContain('SECRET-PART');
+    expect(groupObserved(o).fleets.find((f) => f.name === FLEET)?.spec).toMatchObject({ labels: { team: 'blue' }, alerts: [route] });
+    const st = await stat(alertSecretsPath(stateDir, FLEET));
+    expect(st.mode & 0o077).toBe(0);
+    expect(await readAlertSecrets(stateDir, FLEET)).toEqual({ soc: { url } });
+    // a later create keeps the stored URL when the route did not change
+    await engine.removeVolume(name);
+    await engine.removeVolume(name);
+    expect((await execute({ ops: [create], conflicts: [], generations: {} }, engine)).ok).toBe(true);
+    await engine.removeVolume(name);
+    expect((await engine.observe(HOST)).volumes).toEqual([]);
+  }, 60_000);
 
   it('tears the fleet down through the executor', async () => {
     const o = await engine.observe(HOST);

@@ -5,8 +5,8 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import Docker from 'dockerode';
-import { DecnetError, type ObservedContainer, type ObservedNetwork, type ObservedState } from '@decnet/api';
-import type { CreateContainerOp, CreateNetworkOp, Engine, EngineEvent, EventsOptions, LogLine, LogOptions } from './engine.js';
+import { DecnetError, type ObservedContainer, type ObservedNetwork, type ObservedState, type ObservedVolume } from '@decnet/api';
+import type { CreateContainerOp, CreateNetworkOp, CreateSettingsOp, Engine, EngineEvent, EventsOptions, LogLine, LogOptions } from './engine.js';
 import { EngineError, EngineUnavailableError, toEngineError } from './errors.js';
 import * as lab from './lab.js';
 import { LogDemuxer } from './log-demux.js';
@@ -96,12 +96,17 @@ export class DockerEngine implements Engine {
 
   async observe(hostId: string): Promise<ObservedState> {
     const filters = hostFilters(hostId);
-    const [owned, networks, all, labs] = await Promise.all([
+    const [owned, networks, all, labs, vols] = await Promise.all([
       this.call('list containers', (d) => d.listContainers({ all: true, filters })),
       this.call('list networks', (d) => d.listNetworks({ filters })),
       this.call('list container names', (d) => d.listContainers({ all: true })),
       lab.listLabs(),
+      this.call('list volumes', (d) => d.listVolumes({ filters })),
     ]);
+    const volumes: ObservedVolume[] = (vols.Volumes ?? [])
+      .map((v) => ({ name: v.Name, labels: { ...(v.Labels ?? {}) }, ...((v as { CreatedAt?: string }).CreatedAt ? { createdAt: (v as { CreatedAt?: string }).CreatedAt! } : {}) }))
+      .filter((v) => isManagedBy(v.labels, hostId))
+      .sort((a, b) => a.name.localeCompare(b.name));
     const containers = owned.map(containerFromList).filter((c) => isManagedBy(c.labels, hostId));
     const ownedIds = new Set(containers.map((c) => c.id));
     const foreignNames = all
@@ -118,7 +123,16 @@ export class DockerEngine implements Engine {
         .sort((a, b) => a.name.localeCompare(b.name)),
       labs,
       foreignNames,
+      volumes,
     };
+  }
+
+  async createVolume(op: CreateSettingsOp): Promise<void> {
+    await this.call(`create volume ${op.name}`, (d) => d.createVolume({ Name: op.name, Labels: op.labels }));
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    await this.write(`remove volume ${name}`, [404], (d) => d.getVolume(name).remove());
   }
 
   async createNetwork(op: CreateNetworkOp): Promise<string> {

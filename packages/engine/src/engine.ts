@@ -7,6 +7,7 @@ import type { ObservedContainer, ObservedNetwork, ObservedState, Op } from '@dec
 
 export type CreateNetworkOp = Extract<Op, { op: 'create-network' }>;
 export type CreateContainerOp = Extract<Op, { op: 'create-container' }>;
+export type CreateSettingsOp = Extract<Op, { op: 'create-settings' }>;
 
 export interface LogOptions {
   follow?: boolean;
@@ -71,6 +72,11 @@ export interface Engine {
   stopContainer(idOrName: string): Promise<void>;
   /** idempotent: a container already gone is not an error */
   removeContainer(idOrName: string): Promise<void>;
+
+  /** creates a fleet's settings volume (labels only, never mounted) */
+  createVolume(op: CreateSettingsOp): Promise<void>;
+  /** idempotent: a volume already gone is not an error */
+  removeVolume(name: string): Promise<void>;
 
   /** creates the fleet's lab plumbing (veth pair + attacker netns) if missing */
   ensureLab(fleet: string, subnet: string, gateway: string): Promise<void>;

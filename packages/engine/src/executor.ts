@@ -7,7 +7,8 @@
  * failed its setup are skipped.
  * Only EngineUnavailable stops the run: with the engine unknown nothing more is started.
  */
-import { DecnetError, type Op, type OpKind, type Plan, type SecretBundle } from '@decnet/api';
+import { DecnetError, type AlertSecretBundle, type Op, type OpKind, type Plan, type SecretBundle } from '@decnet/api';
+import { writeAlertSecrets } from './alert-secrets.js';
 import type { Engine } from './engine.js';
 import { EngineUnavailableError } from './errors.js';
 import { prepareServiceFiles } from './service-files.js';
@@ -30,6 +31,8 @@ export interface ProgressEvent {
 export interface ExecuteOptions {
   parallelism?: number;
   secrets?: SecretBundle;
+  /** secrets of alert routes (URLs, keys), written to the state dir by create-settings */
+  alertSecrets?: AlertSecretBundle;
   onProgress?: (event: ProgressEvent) => void;
 }
 
@@ -71,8 +74,10 @@ function errorInfo(err: unknown): ErrorInfo {
   return { code: 'InternalError', message: err instanceof Error ? err.message : String(err) };
 }
 
-function isFleetOp(op: Op): op is Extract<Op, { op: 'ensure-lab' | 'create-network' | 'remove-network' | 'remove-lab' }> {
-  return op.op === 'ensure-lab' || op.op === 'create-network' || op.op === 'remove-network' || op.op === 'remove-lab';
+type FleetOp = Extract<Op, { op: 'ensure-lab' | 'create-network' | 'remove-network' | 'remove-lab' | 'create-settings' | 'remove-settings' }>;
+const FLEET_OPS = new Set(['ensure-lab', 'create-network', 'remove-network', 'remove-lab', 'create-settings', 'remove-settings']);
+function isFleetOp(op: Op): op is FleetOp {
+  return FLEET_OPS.has(op.op);
 }
 
 /** Refuses plans with conflicts and plans whose ops are not sorted by wave. */
@@ -88,8 +93,13 @@ export function validatePlan(plan: Plan): void {
   });
 }
 
-async function runOp(engine: Engine, op: Op, secrets: SecretBundle | undefined): Promise<void> {
+async function runOp(engine: Engine, op: Op, secrets: SecretBundle | undefined, alertSecrets?: AlertSecretBundle): Promise<void> {
   switch (op.op) {
+    case 'create-settings':
+      await writeAlertSecrets(engine.stateDir, op.settings, alertSecrets?.[op.fleet]);
+      return engine.createVolume(op);
+    case 'remove-settings':
+      return engine.removeVolume(op.name);
     case 'ensure-lab':
       return engine.ensureLab(op.fleet, op.subnet, op.gateway);
     case 'create-network':
@@ -160,7 +170,7 @@ export async function execute(plan: Plan, engine: Engine, opts: ExecuteOptions =
     s.writes++;
     s.writesByKind[op.op] = (s.writesByKind[op.op] ?? 0) + 1;
     try {
-      await runOp(engine, op, opts.secrets);
+      await runOp(engine, op, opts.secrets, opts.alertSecrets);
       g.done++;
       s.done++;
       emit({ kind: 'done', index, op, ms: performance.now() - started });

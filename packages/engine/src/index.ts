@@ -8,3 +8,4 @@ export * from './docker-engine.js';
 export * from './executor.js';
 export * from './lab.js';
 export * from './host.js';
+export * from './alert-secrets.js';

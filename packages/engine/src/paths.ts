@@ -32,3 +32,13 @@ export function quarantinePath(stateDir: string, fleet: string, decky: string, s
 export function lockPath(stateDir: string, name: string): string {
   return join(stateDir, 'locks', `${segment('lock', name)}.lock`);
 }
+
+/** `<stateDir>/alerts/<fleet>.json`: the secrets (URLs, keys) of a fleet's alert routes, root-only. */
+export function alertSecretsPath(stateDir: string, fleet: string): string {
+  return join(stateDir, 'alerts', `${segment('fleet', fleet)}.json`);
+}
+
+/** `<stateDir>/alerts`: the alert queue and delivery records live below it too. */
+export function alertsDir(stateDir: string): string {
+  return join(stateDir, 'alerts');
+}

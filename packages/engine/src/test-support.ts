@@ -31,6 +31,8 @@ export async function cleanup(hostId: string, prefix: string, labs: string[]): P
   const nets = await docker.listNetworks({ filters: { label: [`com.decnet.host=${hostId}`] } });
   const named = await docker.listNetworks({ filters: { name: [`decnet-${prefix}`] } });
   for (const n of [...nets, ...named]) await docker.getNetwork(n.Id).remove().catch(() => undefined);
+  const vols = (await docker.listVolumes({ filters: { label: [`com.decnet.host=${hostId}`] } })).Volumes ?? [];
+  for (const v of vols) await docker.getVolume(v.Name).remove().catch(() => undefined);
   for (const f of labs) await removeLab(f).catch(() => undefined);
 }
 

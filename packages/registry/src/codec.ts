@@ -18,8 +18,10 @@ export function sliceIndex(slice: Pick<DesiredSlice, 'deckies'>): Array<[string,
  * nothing to write. Deckies count by name, spec hash and generation (each entry's
  * `hash` is canonicalHash of its spec), so specs are not re-serialised.
  */
-export function sliceContentHash(slice: Pick<DesiredSlice, 'fleets' | 'deckies' | 'secrets'>): string {
-  return canonicalHash({ fleets: slice.fleets, deckies: slice.deckies.map((d) => [d.spec.name, d.hash, d.generation]), secrets: slice.secrets ?? {} });
+export function sliceContentHash(slice: Pick<DesiredSlice, 'fleets' | 'deckies' | 'secrets' | 'alertSecrets'>): string {
+  const base = { fleets: slice.fleets, deckies: slice.deckies.map((d) => [d.spec.name, d.hash, d.generation]), secrets: slice.secrets ?? {} };
+  // without alert secrets the hash is what it was before they existed
+  return canonicalHash(slice.alertSecrets && Object.keys(slice.alertSecrets).length > 0 ? { ...base, alertSecrets: slice.alertSecrets } : base);
 }
 
 export const encodeSlice = (slice: DesiredSlice | ObservedSlice): string => canonicalJson(slice);

@@ -51,6 +51,12 @@ export function drain(req: Pick<PlacementRequest, 'hosts' | 'current'>, hostId: 
     const secrets: Record<string, Record<string, Record<string, string>>> = {};
     for (const d of deckies) for (const src of secretsFrom) if (src?.[d.spec.name]) secrets[d.spec.name] = src[d.spec.name]!;
     if (Object.keys(secrets).length > 0) slice.secrets = secrets;
+    const alertSecrets: NonNullable<SliceContent['alertSecrets']> = {};
+    for (const f of fleets) {
+      const sec = Object.values(req.current).map((s) => s.alertSecrets?.[f.name]).find((x) => x !== undefined);
+      if (sec && f.alerts?.length) alertSecrets[f.name] = sec;
+    }
+    if (Object.keys(alertSecrets).length > 0) slice.alertSecrets = alertSecrets;
     return slice;
   };
   for (const [host, entries] of moved) {

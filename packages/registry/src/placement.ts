@@ -16,7 +16,7 @@
  *   submission, an unknown fleet or pinned host, no host available.
  * - A fleet spans hosts: every host with a decky of a fleet gets the fleet spec.
  */
-import { canonicalHash, type ResolvedDecky, type ResolvedFleet, type SecretBundle } from '@decnet/api';
+import { canonicalHash, type AlertSecret, type AlertSecretBundle, type ResolvedDecky, type ResolvedFleet, type SecretBundle } from '@decnet/api';
 import { sliceContentHash } from './codec.js';
 import { ipIndexField } from './keys.js';
 import type { CommitEntry, SliceContent } from './registry.js';
@@ -54,6 +54,8 @@ export interface PlacementRequest {
   fleets: readonly ResolvedFleet[];
   deckies: readonly ResolvedDecky[];
   secrets?: SecretBundle;
+  /** secrets of the submitted fleets' alert routes */
+  alertSecrets?: AlertSecretBundle;
   /** remove deckies of `fleets` that are not submitted */
   prune?: boolean;
   deleteDeckies?: readonly string[];
@@ -242,6 +244,8 @@ export function place(req: PlacementRequest): PlacementResult {
   // --- new slices ---
   const anyFleet = new Map<string, ResolvedFleet>();
   for (const s of Object.values(req.current)) for (const f of s.fleets) if (!anyFleet.has(f.name)) anyFleet.set(f.name, f);
+  const anyAlertSecrets = new Map<string, Record<string, AlertSecret>>();
+  for (const s of Object.values(req.current)) for (const [f, sec] of Object.entries(s.alertSecrets ?? {})) if (!anyAlertSecrets.has(f)) anyAlertSecrets.set(f, sec);
   const fleetSpec = (name: string, host: string): ResolvedFleet | undefined =>
     submittedFleets.get(name) ?? req.current[host]?.fleets.find((f) => f.name === name) ?? anyFleet.get(name);
   const content = new Map<string, { deckies: DesiredDecky[]; secrets: SecretBundle }>();
@@ -273,6 +277,13 @@ export function place(req: PlacementRequest): PlacementResult {
     const fleets = names.map((n) => fleetSpec(n, host)).filter((f): f is ResolvedFleet => f !== undefined);
     const slice: SliceContent = { fleets, deckies: c.deckies };
     if (Object.keys(c.secrets).length > 0) slice.secrets = c.secrets;
+    // every host with a decky of a fleet alerts for its own deckies: each gets the fleet's route secrets
+    const alertSecrets: AlertSecretBundle = {};
+    for (const f of fleets) {
+      const sec = (submittedFleets.has(f.name) ? req.alertSecrets?.[f.name] : undefined) ?? req.current[host]?.alertSecrets?.[f.name] ?? anyAlertSecrets.get(f.name);
+      if (sec && f.alerts?.length) alertSecrets[f.name] = sec;
+    }
+    if (Object.keys(alertSecrets).length > 0) slice.alertSecrets = alertSecrets;
     slices[host] = slice;
     const before = req.current[host];
     if (!before || sliceContentHash(before) !== sliceContentHash(slice)) changed.push(host);

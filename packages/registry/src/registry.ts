@@ -48,7 +48,7 @@ export interface RegistryOptions extends ClientOptions {
 }
 
 /** What a host should run, without the fields the registry sets (host, generation, time). */
-export type SliceContent = Pick<DesiredSlice, 'fleets' | 'deckies' | 'secrets'>;
+export type SliceContent = Pick<DesiredSlice, 'fleets' | 'deckies' | 'secrets' | 'alertSecrets'>;
 
 export interface CommitEntry {
   hostId: string;
@@ -268,6 +268,7 @@ export class Registry {
         }
         const slice: DesiredSlice = { hostId: e.hostId, generation: e.expectedGeneration + 1, fleets: e.slice.fleets, deckies: e.slice.deckies, updatedAt: now };
         if (e.slice.secrets !== undefined && Object.keys(e.slice.secrets).length > 0) slice.secrets = e.slice.secrets;
+        if (e.slice.alertSecrets !== undefined && Object.keys(e.slice.alertSecrets).length > 0) slice.alertSecrets = e.slice.alertSecrets;
         docs.push(encodeSlice(slice));
         return { host: e.hostId, expect: e.expectedGeneration, del: false, idx: sliceIndex(slice) };
       }),

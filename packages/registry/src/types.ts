@@ -2,7 +2,7 @@
  * What the registry stores: host registrations, desired slices (what apply wants
  * on a host) and observed slices (what that host's controller reports).
  */
-import type { ResolvedDecky, ResolvedFleet, SecretBundle } from '@decnet/api';
+import type { AlertSecretBundle, ResolvedDecky, ResolvedFleet, SecretBundle } from '@decnet/api';
 
 /** Default capacity (deckies) of a host that does not declare one. */
 export const DEFAULT_HOST_CAPACITY = 100;
@@ -56,6 +56,8 @@ export interface DesiredSlice {
   deckies: DesiredDecky[];
   /** secret values of its deckies' services (decky -> service -> key -> value); never logged */
   secrets?: SecretBundle;
+  /** secrets of its fleets' alert routes (fleet -> route -> url, key); never logged */
+  alertSecrets?: AlertSecretBundle;
   /** RFC 3339 time of the write */
   updatedAt: string;
 }

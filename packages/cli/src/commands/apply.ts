@@ -49,12 +49,12 @@ export default class Apply extends Command {
           if (p.plan.conflicts.length > 0 || flags['dry-run']) return { p, summary: undefined };
           await ensureImages(engine, imagesNeeded(p.plan), { imageBase: flags['image-base'], log: (m) => process.stderr.write(`${m}\n`) });
           const mode = json ? 'quiet' : process.stderr.isTTY ? 'tty' : 'lines';
-          const summary = await runPlan(engine, p.plan, { parallelism: flags.parallelism, secrets: p.secrets, progress: progressReporter(p.plan, mode) });
+          const summary = await runPlan(engine, p.plan, { parallelism: flags.parallelism, secrets: p.secrets, alertSecrets: p.alertSecrets, progress: progressReporter(p.plan, mode) });
           if (!Object.values(summary.deckies).some((r) => r.failure?.code === 'StaleTask')) return { p, summary };
           // containers left half-started by an engine crash were removed: plan and run once more
           const again = await prepare(engine, parsed.manifests, { hostId, prune: flags.prune, force: flags.force, baseImage: flags['base-image'] });
           if (again.plan.conflicts.length > 0) return { p, summary };
-          const retry = await runPlan(engine, again.plan, { parallelism: flags.parallelism, secrets: again.secrets, progress: progressReporter(again.plan, mode) });
+          const retry = await runPlan(engine, again.plan, { parallelism: flags.parallelism, secrets: again.secrets, alertSecrets: again.alertSecrets, progress: progressReporter(again.plan, mode) });
           return { p, summary: { ...retry, writes: summary.writes + retry.writes } };
         },
         { stateDir: engine.stateDir },

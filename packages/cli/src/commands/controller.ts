@@ -1,9 +1,11 @@
 import { Command, Flags } from '@oclif/core';
 import {
+  AlertSink,
   Controller,
   EventCollector,
   JsonlFileSink,
   StreamSink,
+  SYSLOG_FORMATS,
   SyslogSink,
   collectorExtension,
   createLogger,
@@ -14,10 +16,11 @@ import {
   startHealthServer,
   type ControllerExtension,
   type EventSink,
+  type SyslogFormat,
 } from '@decnet/controller';
 import { hostContext, hostFlags } from '../lib/context.js';
 import { durationMs, fail } from '../lib/errors.js';
-import { registryControllerFlags, registrySyncFromFlags } from '../lib/registry-controller.js';
+import { clusterSinkFromFlags, registryControllerFlags, registrySyncFromFlags } from '../lib/registry-controller.js';
 
 export default class ControllerCmd extends Command {
   static override description = 'Run the per-host controller in the foreground: heal deckies from their labels, keep their status, serve /healthz, /readyz and /metrics';
@@ -31,6 +34,8 @@ export default class ControllerCmd extends Command {
     events: Flags.boolean({ description: 'collect attacker events from service containers (JSONL file, fleet logTarget)', default: true, allowNo: true }),
     'events-stdout': Flags.boolean({ description: 'also write collected events to stdout as JSON lines' }),
     'events-file': Flags.string({ description: 'JSONL file of collected events (default <state-dir>/events/events.jsonl)' }),
+    'syslog-format': Flags.string({ description: 'JSON the syslog message carries: decnet (structured data), ocsf or ecs', options: [...SYSLOG_FORMATS], default: 'decnet' }),
+    alerts: Flags.boolean({ description: "send the fleets' alert routes (spec.alerts) for this host's deckies", default: true, allowNo: true }),
     mutate: Flags.boolean({ description: 'rotate the services of deckies with a mutation interval', default: true, allowNo: true }),
     ...registryControllerFlags,
   };
@@ -47,8 +52,25 @@ export default class ControllerCmd extends Command {
       let collector: EventCollector | undefined;
       if (flags.events) {
         const log = logger.child({ component: 'events' });
-        const sinks: EventSink[] = [new JsonlFileSink({ path: flags['events-file'] ?? eventsFilePath(engine.stateDir), onError: (e) => log.error({ err: e.message }, 'events file not writable') }), new SyslogSink({ log })];
+        const sinks: EventSink[] = [new JsonlFileSink({ path: flags['events-file'] ?? eventsFilePath(engine.stateDir), onError: (e) => log.error({ err: e.message }, 'events file not writable') }), new SyslogSink({ log, format: flags['syslog-format'] as SyslogFormat })];
         if (flags['events-stdout']) sinks.push(new StreamSink(process.stdout));
+        const clusterSink = await clusterSinkFromFlags(flags, { stateDir: engine.stateDir, hostId, log });
+        if (clusterSink) sinks.push(clusterSink);
+        if (flags.alerts) {
+          const alerts: AlertSink = new AlertSink({
+            stateDir: engine.stateDir,
+            log: logger.child({ component: 'alerts' }),
+            counters: {
+              onQueued: (route) => (metrics.alerts.inc({ route, result: 'queued' }), metrics.alertsPending.set(alerts.pending() + 1)),
+              onSent: (route, ms) => (metrics.alerts.inc({ route, result: 'sent' }), metrics.alertLatency.observe(ms / 1000), metrics.alertsPending.set(alerts.pending())),
+              onFailed: (route) => (metrics.alerts.inc({ route, result: 'failed' }), metrics.alertsPending.set(alerts.pending())),
+              onRetry: (route) => metrics.alerts.inc({ route, result: 'retried' }),
+            },
+          });
+          await alerts.start();
+          metrics.alertsPending.set(alerts.pending());
+          sinks.push(alerts);
+        }
         collector = new EventCollector({ engine, hostId, stateDir: engine.stateDir, sinks, log, onEvent: (ev) => metrics.eventsCollected.inc({ service: ev.service }) });
         extensions.push(collectorExtension(collector));
       }

@@ -17,7 +17,7 @@ import {
   type PlanOptions,
   type ResolvedDecky,
   type ResolvedFleet,
-  type SecretBundle,
+  type SecretBundle, type AlertSecretBundle,
 } from '@decnet/api';
 import type { Engine } from '@decnet/engine';
 import { DECNET_VERSION } from './version.js';
@@ -39,6 +39,8 @@ export interface Prepared {
   deckies: ResolvedDecky[];
   fleets: ResolvedFleet[];
   secrets: SecretBundle;
+  /** secrets of the submitted fleets' alert routes */
+  alertSecrets?: AlertSecretBundle;
   plan: Plan;
   /** W_ findings of resolve (a persona telling two stories ...): printed, never fatal */
   warnings: ManifestIssue[];
@@ -81,7 +83,7 @@ export async function prepare(engine: Engine, manifests: readonly Manifest[], op
   }
   const planOpts: PlanOptions = { hostId: opts.hostId, prune: opts.prune, force: opts.force, deleteDeckies: opts.deleteDeckies, deleteFleets: opts.deleteFleets };
   const plan = makePlan(observed, { fleets, deckies: resolution.deckies }, planOpts);
-  return { observed, grouped, deckies: resolution.deckies, fleets, secrets: resolution.secrets, plan, warnings };
+  return { observed, grouped, deckies: resolution.deckies, fleets, secrets: resolution.secrets, ...(resolution.alertSecrets ? { alertSecrets: resolution.alertSecrets } : {}), plan, warnings };
 }
 
 /** Plan a deletion (no submission): deckies by name and/or whole fleets. */

@@ -81,7 +81,7 @@ export async function registryApply(registry: Registry, manifests: readonly Mani
         const k = known.fleets.find((f) => f.name === d.fleet);
         if (k) fleets.push(k);
       }
-      return place({ hosts: snap.hosts, current: snap.desired, fleets, deckies: r.resolution.deckies, secrets: r.resolution.secrets, prune: opts.prune });
+      return place({ hosts: snap.hosts, current: snap.desired, fleets, deckies: r.resolution.deckies, secrets: r.resolution.secrets, ...(r.resolution.alertSecrets ? { alertSecrets: r.resolution.alertSecrets } : {}), prune: opts.prune });
     },
     { dryRun: opts.dryRun },
   );

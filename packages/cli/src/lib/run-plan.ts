@@ -2,7 +2,7 @@
  * Executing a prepared plan under the host lock, with a progress display, then
  * waiting for readiness. Shared by `apply` and `delete`.
  */
-import { canonicalHash, groupObserved, type Plan, type ResolvedDecky, type SecretBundle } from '@decnet/api';
+import { canonicalHash, groupObserved, type Plan, type ResolvedDecky, type SecretBundle, type AlertSecretBundle } from '@decnet/api';
 import { execute, type Engine, type ExecutionSummary } from '@decnet/engine';
 import type { Progress } from './progress.js';
 import { isReady } from './view.js';
@@ -32,9 +32,9 @@ export async function waitReady(engine: Engine, hostId: string, deckies: Resolve
   }
 }
 
-export async function runPlan(engine: Engine, plan: Plan, opts: { parallelism: number; secrets?: SecretBundle; progress: Progress }): Promise<ExecutionSummary> {
+export async function runPlan(engine: Engine, plan: Plan, opts: { parallelism: number; secrets?: SecretBundle; alertSecrets?: AlertSecretBundle; progress: Progress }): Promise<ExecutionSummary> {
   try {
-    return await execute(plan, engine, { parallelism: opts.parallelism, secrets: opts.secrets, onProgress: (e) => opts.progress.onProgress(e) });
+    return await execute(plan, engine, { parallelism: opts.parallelism, secrets: opts.secrets, ...(opts.alertSecrets ? { alertSecrets: opts.alertSecrets } : {}), onProgress: (e) => opts.progress.onProgress(e) });
   } finally {
     opts.progress.end();
   }
