@@ -7,7 +7,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import { Redis, type RedisOptions } from 'ioredis';
 import { RegistryAuthError, RegistryError, RegistryUnavailable } from './errors.js';
-import type { ParsedRegistryUrl } from './url.js';
+import { parseRegistryUrl, type ParsedRegistryUrl } from './url.js';
 
 /** pino-compatible subset. Only redacted targets and error messages are ever passed. */
 export interface RegistryLogger {
@@ -118,4 +118,27 @@ export function waitReady(client: Redis, target: string, timeoutMs: number, secr
     client.on('ready', onReady);
     client.on('error', onError);
   });
+}
+
+export interface OpenOptions extends ClientOptions {
+  url: string;
+  logger?: RegistryLogger;
+  /** true (default): wait until Redis answers (the client is closed when it does not); false: connect in the background */
+  waitReady?: boolean;
+  readyTimeoutMs?: number;
+}
+
+/** A client for a registry URL: parsed, created and (unless waitReady is false) ready. */
+export async function openClient(opts: OpenOptions, log: RegistryLogger): Promise<{ client: Redis; parsed: ParsedRegistryUrl }> {
+  const parsed = parseRegistryUrl(opts.url);
+  const client = createClient(parsed, opts, log);
+  if (opts.waitReady !== false) {
+    try {
+      await waitReady(client, parsed.redacted, opts.readyTimeoutMs ?? 5000, [parsed.password]);
+    } catch (e) {
+      client.disconnect();
+      throw e;
+    }
+  }
+  return { client, parsed };
 }

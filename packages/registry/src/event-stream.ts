@@ -14,10 +14,10 @@
  */
 import { canonicalHash, type AttackerEvent } from '@decnet/api';
 import { Redis } from 'ioredis';
-import { clientOptions, createClient, mapError, silentRegistryLogger, waitReady, type ClientOptions, type RegistryLogger } from './connection.js';
+import { clientOptions, openClient, mapError, silentRegistryLogger, waitReady, type ClientOptions, type RegistryLogger } from './connection.js';
 import { clusterKeys, type ClusterKeys } from './keys.js';
 import { APPEND_EVENTS_LUA } from './scripts.js';
-import { parseRegistryUrl, type ParsedRegistryUrl } from './url.js';
+import type { ParsedRegistryUrl } from './url.js';
 
 export const DEFAULT_EVENTS_MAX_LEN = 1_000_000;
 export const DEFAULT_EVENTS_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
@@ -125,19 +125,8 @@ export class ClusterEventStream {
 
   static async connect(opts: EventStreamOptions): Promise<ClusterEventStream> {
     clusterKeys(opts.cluster);
-    const parsed = parseRegistryUrl(opts.url);
-    const log = opts.logger ?? silentRegistryLogger;
-    const client = createClient(parsed, { ...opts, connectionName: opts.connectionName ?? 'decnet-events' }, log);
-    const s = new ClusterEventStream(client, parsed, opts);
-    if (opts.waitReady !== false) {
-      try {
-        await waitReady(client, parsed.redacted, opts.readyTimeoutMs ?? 5000, [parsed.password]);
-      } catch (e) {
-        client.disconnect();
-        throw e;
-      }
-    }
-    return s;
+    const { client, parsed } = await openClient({ ...opts, connectionName: opts.connectionName ?? 'decnet-events' }, opts.logger ?? silentRegistryLogger);
+    return new ClusterEventStream(client, parsed, opts);
   }
 
   get connected(): boolean {

@@ -15,11 +15,10 @@
  */
 import type { Redis } from 'ioredis';
 import { sliceIndex, decodeDesired, decodeHost, decodeObserved, encodeHost, encodeSlice } from './codec.js';
-import { createClient, mapError, silentRegistryLogger, waitReady, type ClientOptions, type RegistryLogger } from './connection.js';
+import { mapError, openClient, silentRegistryLogger, type ClientOptions, type RegistryLogger } from './connection.js';
 import { HostNotEmpty, PlacementCollision, RegistryError, StaleGeneration } from './errors.js';
 import { clusterKeys, validateHostId, type ClusterKeys } from './keys.js';
 import { COMMIT_LUA, HEARTBEAT_LUA, OBSERVED_LUA } from './scripts.js';
-import { parseRegistryUrl } from './url.js';
 import { RegistryWatcher, type WatchOptions } from './watch.js';
 import {
   DEFAULT_HOST_CAPACITY,
@@ -103,19 +102,9 @@ export class Registry {
 
   static async connect(opts: RegistryOptions): Promise<Registry> {
     const keys = clusterKeys(opts.cluster);
-    const parsed = parseRegistryUrl(opts.url);
     const log = opts.logger ?? silentRegistryLogger;
-    const client = createClient(parsed, opts, log);
-    const reg = new Registry(client, keys, parsed.redacted, parsed.password, log);
-    if (opts.waitReady !== false) {
-      try {
-        await waitReady(client, parsed.redacted, opts.readyTimeoutMs ?? 5000, [parsed.password]);
-      } catch (e) {
-        client.disconnect();
-        throw e;
-      }
-    }
-    return reg;
+    const { client, parsed } = await openClient(opts, log);
+    return new Registry(client, keys, parsed.redacted, parsed.password, log);
   }
 
   get cluster(): string {
