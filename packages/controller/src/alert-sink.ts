@@ -49,6 +49,8 @@ interface RouteWorker {
 
 export class AlertSink implements EventSink {
   readonly name = 'alerts';
+  /** a touch is alerted as soon as it is read, not after the collector's 1 s fold window */
+  readonly unfolded = true;
   private readonly store: AlertQueueStore;
   private readonly grouper = new AlertGrouper();
   private readonly routes = new Map<string, ResolvedAlertRoute[]>();

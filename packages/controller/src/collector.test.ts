@@ -159,6 +159,29 @@ describe('EventCollector', () => {
     expect(sink.events[0]).toMatchObject({ event: 'connection', count: 5, src_ip: '10.0.0.7' });
   });
 
+  it('an unfolded sink (alerts) gets each event as it is read; folded sinks wait for the fold window', async () => {
+    const dir = scratchDir('decnet-h11-coll-');
+    const logs = new FakeLogs();
+    const folded = new MemorySink();
+    const raw = Object.assign(new MemorySink(), { name: 'raw', unfolded: true as const });
+    const c = new EventCollector({ engine: logs.engine(dir), hostId: HOST, stateDir: dir, sinks: [folded, raw], flushIntervalMs: 20, foldWindowMs: 5000 });
+    running.push(c);
+    await c.start();
+    c.sync([svc('s1', 'ssh')]);
+    const t = Date.now();
+    logs.append('s1', ts(0), JSON.stringify({ time: new Date(t).toISOString(), decky: 'web-01', service: 'ssh', event: 'connection', src_ip: '10.0.0.7' }));
+    logs.append('s1', ts(1), JSON.stringify({ time: new Date(t + 5).toISOString(), decky: 'web-01', service: 'ssh', event: 'auth_attempt', src_ip: '10.0.0.7', principal: 'root' }));
+    await until(() => raw.events.length === 2, 1000);
+    expect(raw.events.map((e) => [e.event, e.severity])).toEqual([
+      ['connection', 'low'],
+      ['auth_attempt', 'medium'],
+    ]);
+    // the folded sink still waits behind the open connection group
+    expect(folded.events).toEqual([]);
+    await c.stop();
+    expect(folded.events.map((e) => e.event)).toEqual(['connection', 'auth_attempt']);
+  });
+
   it('drops the follower and the cursor of a container that is gone; follows a new one at once on an engine start event', async () => {
     const { dir, logs, make } = setup();
     logs.append('s1', ts(1), line('command', { command: 'a' }));

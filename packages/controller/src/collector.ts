@@ -93,7 +93,12 @@ export class EventCollector {
   private running = false;
   private started?: Promise<void>;
 
+  private readonly folded: EventSink[];
+  private readonly unfolded: EventSink[];
+
   constructor(private readonly opts: EventCollectorOptions) {
+    this.folded = opts.sinks.filter((s) => !s.unfolded);
+    this.unfolded = opts.sinks.filter((s) => s.unfolded);
     this.store = new CursorStore(cursorsPath(opts.stateDir));
     this.log = opts.log ?? silentLog;
   }
@@ -212,7 +217,10 @@ export class EventCollector {
         f.failures = 0;
         if (l.stream === 'stdout') {
           const r = parseEventLine(l.line, f.source);
-          if (r.kind === 'event') this.emitAll(f.folder.push(r.event));
+          if (r.kind === 'event') {
+            if (this.unfolded.length > 0) fanOut(this.unfolded, r.event, this.log);
+            this.emitAll(f.folder.push(r.event));
+          }
           else this.counters[r.kind === 'invalid' ? 'invalid' : 'ignored']++;
         }
         f.cursor = tracker.cursor;
@@ -248,13 +256,17 @@ export class EventCollector {
   }
 
   private emitAll(evs: AttackerEvent[]): void {
-    for (const ev of evs) this.emit(ev);
+    for (const ev of evs) this.emitTo(this.folded, ev);
   }
 
-  /** Hands one event to every sink (also for events the controller makes, e.g. decky_mutated). */
+  /** Hands one event the controller makes (e.g. decky_mutated) to every sink. */
   emit(ev: AttackerEvent): void {
+    this.emitTo(this.opts.sinks, ev);
+  }
+
+  private emitTo(sinks: readonly EventSink[], ev: AttackerEvent): void {
     this.counters.events++;
-    fanOut(this.opts.sinks, ev, this.log);
+    fanOut(sinks, ev, this.log);
     try {
       this.opts.onEvent?.(ev);
     } catch {

@@ -13,6 +13,11 @@ export interface SinkStats {
 
 export interface EventSink {
   readonly name: string;
+  /**
+   * true: the sink gets each event as soon as it is parsed, before connection floods are
+   * folded (alerts: a touch must not wait for the fold window; they group on their own)
+   */
+  readonly unfolded?: boolean;
   /** takes one event; never throws, never blocks on a remote receiver */
   write(ev: AttackerEvent): void;
   /** the fleets of this host changed (sinks routing by fleet, e.g. logTarget) */
