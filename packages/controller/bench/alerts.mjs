@@ -147,6 +147,7 @@ async function streamRate() {
     const sinkS = (performance.now() - t0) / 1000;
     check.disconnect();
     await sink.close();
+    await stream.close();
     rmSync(dir, { recursive: true, force: true });
     const r = { events: NEV, sinkPerS: Math.round(NEV / sinkS), rawXaddPerS: Math.round(NEV / rawS) };
     log(`cluster stream: ${JSON.stringify(r)}`);
