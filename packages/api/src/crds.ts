@@ -124,3 +124,17 @@ export function generateCrdFiles(): GeneratedFile[] {
   files.push({ path: 'crds/schemas/all.json', content: json(jsonSchema(manifestSchema, 'decnet manifest (Fleet, Decky or DeckySet)')) });
   return files;
 }
+
+export interface KindJsonSchema {
+  kind: string;
+  plural: string;
+  singular: string;
+  shortNames: string[];
+  /** the same JSON Schema (draft-07, input side) as crds/schemas/<singular>.json */
+  schema: Json;
+}
+
+/** Each kind's JSON Schema, generated from the same zod schemas as the CRDs (for `decnetctl explain`). */
+export function kindJsonSchemas(): KindJsonSchema[] {
+  return KINDS.map((k) => ({ kind: k.kind, plural: k.plural, singular: k.singular, shortNames: [...k.shortNames], schema: jsonSchema(k.schema, `decnet ${k.kind} manifest`) }));
+}
