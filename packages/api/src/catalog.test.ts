@@ -68,12 +68,12 @@ describe('archetypes, distros and OS profiles', () => {
 
   it('holds the sysctl table', () => {
     const col = (p: (typeof OS_PROFILE_NAMES)[number]) => Object.values(osSysctls(p)).join(' ');
-    expect(col('linux')).toBe('64 6 1 1 1 2 0 60 1000 6168');
-    expect(col('windows')).toBe('128 2 1 1 1 0 0 30 0 0');
-    expect(col('windows_server')).toBe('128 2 1 1 1 1 0 30 0 0');
-    expect(col('bsd')).toBe('64 6 1 1 1 0 0 60 250 6168');
-    expect(col('embedded')).toBe('255 3 0 0 0 0 1 15 0 0');
-    expect(col('cisco')).toBe('255 2 0 0 0 0 1 15 0 0');
+    expect(col('linux')).toBe('64 6 1 1 1 2 0 60 1000 6168 0');
+    expect(col('windows')).toBe('128 2 1 1 1 0 0 30 0 0 0');
+    expect(col('windows_server')).toBe('128 2 1 1 1 1 0 30 0 0 0');
+    expect(col('bsd')).toBe('64 6 1 1 1 0 0 60 250 6168 0');
+    expect(col('embedded')).toBe('255 3 0 0 0 0 1 15 0 0 0');
+    expect(col('cisco')).toBe('255 2 0 0 0 0 1 15 0 0 0');
     expect(Object.keys(osSysctls('cisco')).every((k) => k.startsWith('net.ipv4.'))).toBe(true);
   });
 });

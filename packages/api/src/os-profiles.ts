@@ -37,5 +37,8 @@ export function osSysctls(profile: OsProfileName): Record<string, string> {
   KEYS.forEach((key, i) => {
     out[`net.ipv4.${key}`] = String(row[i]);
   });
+  // not a fingerprint: the honeypots run unprivileged and bind low ports through it (in the
+  // spec so that bases made before it are recreated by the next apply)
+  out['net.ipv4.ip_unprivileged_port_start'] = '0';
   return out;
 }

@@ -60,6 +60,7 @@ describe('resolve: fields', () => {
       'net.ipv4.tcp_fin_timeout': '60',
       'net.ipv4.icmp_ratelimit': '1000',
       'net.ipv4.icmp_ratemask': '6168',
+      'net.ipv4.ip_unprivileged_port_start': '0',
     });
   });
 

@@ -40,15 +40,17 @@ let engine: DockerEngine;
 
 const fleet = makeFleet(FLEET, { network: { mode: 'macvlan', subnet: '10.240.41.0/24', gateway: '10.240.41.1' }, lab: true });
 
-// answers each connection with "<greeting> <token> <hostname>" read from the mounted config file
+// answers each connection with "<greeting> <token> <hostname>" read from the mounted config file,
+// on 8080 and on the low port 80 (bound without any capability: the base's namespace allows it)
 const SERVER = [
   "const fs=require('fs'),net=require('net'),os=require('os');",
   "const c=JSON.parse(fs.readFileSync('/etc/decnet/service.json','utf8'));",
-  "net.createServer(s=>s.end(c.config.greeting+' '+c.config.token+' '+os.hostname()+'\\n')).listen(8080,()=>console.log('listening on 8080'));",
+  "const h=s=>s.end(c.config.greeting+' '+c.config.token+' '+os.hostname()+'\\n');",
+  "net.createServer(h).listen(8080,()=>{console.log('listening on 8080');net.createServer(h).listen(80,()=>console.log('listening on 80'))});",
 ].join('');
 
 function echoService(img: string): ResolvedService {
-  return { name: 'echo', image: img, ports: [{ port: 8080, proto: 'tcp' }], config: { greeting: 'hello' }, secretKeys: ['token'], command: ['node', '-e', SERVER] };
+  return { name: 'echo', image: img, ports: [{ port: 8080, proto: 'tcp' }, { port: 80, proto: 'tcp' }], config: { greeting: 'hello' }, secretKeys: ['token'], command: ['node', '-e', SERVER] };
 }
 
 function deckyOps(spec: ResolvedDecky, hasSecrets: boolean): Op[] {
@@ -193,12 +195,14 @@ describe('DockerEngine + executor on a lab fleet', () => {
   it('hardens service containers', async () => {
     const info = (await engine.inspectContainerRaw('t4a-web-echo'))!;
     const hc = info.HostConfig;
+    expect(info.Config.User).toBe('10001:10001');
     expect(hc.CapDrop).toEqual(['ALL']);
-    expect(hc.CapAdd).toEqual(['NET_BIND_SERVICE']);
+    expect(hc.CapAdd ?? []).toEqual([]);
     expect(hc.ReadonlyRootfs).toBe(true);
-    expect(hc.SecurityOpt).toContain('no-new-privileges:true');
+    expect(hc.SecurityOpt).toEqual(['no-new-privileges:true']);
     expect(hc.Memory).toBe(128 * 1024 * 1024);
     expect(hc.PidsLimit).toBe(64);
+    expect(hc.NanoCpus).toBe(500_000_000);
     expect(hc.RestartPolicy?.Name).toBe('unless-stopped');
     expect(hc.Privileged).toBe(false);
     expect(info.Mounts.map((m) => m.Source).join(' ')).not.toContain('docker.sock');
@@ -212,6 +216,59 @@ describe('DockerEngine + executor on a lab fleet', () => {
     expect(await write('/rootfs-probe')).not.toBe(0);
     expect(await write('/quarantine/probe')).toBe(0);
   });
+
+  it('runs every honeypot process unprivileged, with no capability, still serving its low port', async () => {
+    const exec = (...cmd: string[]) => run('docker', ['exec', 't4a-web-echo', ...cmd], { encoding: 'utf8' });
+    const uid = (await exec('id', '-u')).stdout.trim();
+    const gid = (await exec('id', '-g')).stdout.trim();
+    console.log(`in t4a-web-echo: id -u = ${uid}, id -g = ${gid}`);
+    expect(uid).toBe('10001');
+    expect(gid).toBe('10001');
+    // every process of the container (init, the service, this exec): uid, gid and capability sets
+    const ps = [
+      "const fs=require('fs');const out=[];",
+      "for(const p of fs.readdirSync('/proc').filter(d=>/^\\d+$/.test(d))){let st;try{st=fs.readFileSync('/proc/'+p+'/status','utf8')}catch{continue}",
+      "const f=k=>(st.match(new RegExp('^'+k+':\\\\s*(.*)$','m'))||[])[1];",
+      "out.push({pid:p,name:f('Name'),uid:f('Uid'),gid:f('Gid'),CapInh:f('CapInh'),CapPrm:f('CapPrm'),CapEff:f('CapEff'),CapBnd:f('CapBnd'),CapAmb:f('CapAmb'),NoNewPrivs:f('NoNewPrivs'),Seccomp:f('Seccomp')})}",
+      'console.log(JSON.stringify(out))',
+    ].join('');
+    const procs = JSON.parse((await exec('node', '-e', ps)).stdout) as Record<string, string>[];
+    console.log('in t4a-web-echo:', procs.map((p) => `${p['pid']} ${p['name']} Uid=${p['uid']} CapEff=${p['CapEff']} CapPrm=${p['CapPrm']} CapBnd=${p['CapBnd']} NoNewPrivs=${p['NoNewPrivs']} Seccomp=${p['Seccomp']}`).join('\n  '));
+    expect(procs.map((p) => p['name'])).toEqual(expect.arrayContaining(['node']));
+    for (const p of procs) {
+      expect(p['uid']!.split(/\s+/)).toEqual(['10001', '10001', '10001', '10001']);
+      expect(p['gid']!.split(/\s+/)).toEqual(['10001', '10001', '10001', '10001']);
+      for (const k of ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb']) expect(p[k], `${p['name']} ${k}`).toBe('0000000000000000');
+      expect(p['NoNewPrivs']).toBe('1');
+      expect(p['Seccomp']).toBe('2'); // filter mode: Docker's default profile is on
+    }
+    const status = (await exec('cat', '/proc/self/status')).stdout;
+    expect(status).toMatch(/^CapEff:\s+0000000000000000$/m);
+    expect(status).toMatch(/^CapPrm:\s+0000000000000000$/m);
+    expect(status).toMatch(/^CapBnd:\s+0000000000000000$/m);
+    // writes: the root filesystem and /etc refuse, the quarantine takes them (owned by the service uid)
+    const write = (p: string) =>
+      exec('node', '-e', `require('fs').writeFileSync('${p}','x')`).then(() => 'ok', (e: { stderr?: string }) => /E[A-Z]+/.exec(e.stderr ?? '')?.[0] ?? 'failed');
+    const results = { '/': await write('/probe'), '/etc': await write('/etc/probe'), '/etc/passwd': await write('/etc/passwd'), '/quarantine': await write('/quarantine/unpriv-probe') };
+    console.log('in t4a-web-echo: writes', JSON.stringify(results));
+    expect(results['/']).not.toBe('ok');
+    expect(results['/etc']).not.toBe('ok');
+    expect(results['/etc/passwd']).not.toBe('ok');
+    expect(results['/quarantine']).toBe('ok');
+    const probe = await stat(join(stateDir, 'quarantine', FLEET, 't4a-web', 'echo', 'unpriv-probe'));
+    expect([probe.uid, probe.gid]).toEqual([10001, 10001]);
+    // the mounted config is readable by the service, not writable
+    expect(await write('/etc/decnet/service.json')).not.toBe('ok');
+    // the namespace allows unprivileged low ports; the service answers on 80 from the lab namespace
+    expect((await run('docker', ['exec', 't4a-web', 'cat', '/proc/sys/net/ipv4/ip_unprivileged_port_start'], { encoding: 'utf8' })).stdout.trim()).toBe('0');
+    const low = `require('net').connect(80,'10.240.41.10').on('data',d=>{process.stdout.write(d);process.exit(0)}).on('error',()=>process.exit(3))`;
+    const out = await poll(async () => {
+      const { stdout } = await run('ip', ['netns', 'exec', labNames(FLEET).netns, process.execPath, '-e', low], { encoding: 'utf8', timeout: 5000 });
+      return stdout.trim() || undefined;
+    }, 15_000, 250);
+    console.log(`from the lab namespace, 10.240.41.10:80 answers: ${out}`);
+    expect(out).toBe(`hello ${SECRET} SRV-T4-WEB`);
+  }, 30_000);
 
   it('reads and follows container logs', async () => {
     const lines = [];

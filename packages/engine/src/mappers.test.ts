@@ -4,6 +4,8 @@ import { SERVICE_CONFIG_PATH, encodeDeckyLabels, encodeFleetLabels, makeDecky, m
 import type { CreateContainerOp, CreateNetworkOp } from './engine.js';
 import {
   BASE_LIMITS,
+  BASE_SYSCTLS,
+  SERVICE_USER,
   SERVICE_LIMITS,
   baseCreateBody,
   containerCreateBody,
@@ -74,7 +76,7 @@ describe('base create body', () => {
     expect(body.name).toBe('lab-web-01');
     expect(body.Image).toBe('decnet/runtime-base:test');
     expect(body.Hostname).toBe('SRV-X');
-    expect(body.HostConfig?.Sysctls).toEqual({ 'net.ipv4.ip_default_ttl': '128', 'net.ipv4.tcp_timestamps': '0' });
+    expect(body.HostConfig?.Sysctls).toEqual({ 'net.ipv4.ip_default_ttl': '128', 'net.ipv4.tcp_timestamps': '0', 'net.ipv4.ip_unprivileged_port_start': '0' });
     expect(body.Cmd).toEqual(['sleep', 'infinity']);
     expect(body.HostConfig?.Init).toBe(true);
     expect(body.Labels).toEqual(baseOp().labels);
@@ -87,6 +89,17 @@ describe('base create body', () => {
     expect(body.StopTimeout).toBeLessThanOrEqual(5);
     expect(body.HostConfig?.CapDrop).toEqual(['ALL']);
     expect(body.HostConfig?.Privileged).toBe(false);
+  });
+  it('lets the capability-less services of its namespace bind low ports, whatever the OS profile says', () => {
+    expect(BASE_SYSCTLS).toEqual({ 'net.ipv4.ip_unprivileged_port_start': '0' });
+    const op = baseOp();
+    const sysctls = { 'net.ipv4.ip_unprivileged_port_start': '1024', 'net.ipv4.ip_default_ttl': '64' };
+    const b = baseCreateBody({ ...op, container: { ...op.container, sysctls } as typeof op.container });
+    expect(b.HostConfig?.Sysctls).toEqual({ 'net.ipv4.ip_default_ttl': '64', 'net.ipv4.ip_unprivileged_port_start': '0' });
+    // an engine default, not spec: labels (and so the spec hash) are the op's, untouched
+    expect(b.Labels).toEqual(op.labels);
+    expect(op.container.role === 'base' && op.container.sysctls).toEqual({ 'net.ipv4.ip_default_ttl': '128', 'net.ipv4.tcp_timestamps': '0' });
+    expect(JSON.stringify(op.labels)).not.toContain('ip_unprivileged_port_start');
   });
   it('does not share mutable objects with the op', () => {
     const op = baseOp();
@@ -113,9 +126,17 @@ describe('service create body', () => {
     expect(hc.PortBindings).toBeUndefined();
     expect(hc.Sysctls).toBeUndefined();
   });
-  it('is hardened', () => {
+  it('is hardened: unprivileged user, no capability at all, default seccomp, CPU-limited', () => {
+    expect(body.User).toBe('10001:10001');
+    expect(body.User).toBe(`${SERVICE_USER.uid}:${SERVICE_USER.gid}`);
+    expect(SERVICE_USER.uid).not.toBe(0);
+    expect(SERVICE_USER.gid).not.toBe(0);
     expect(hc.CapDrop).toEqual(['ALL']);
-    expect(hc.CapAdd).toEqual(['NET_BIND_SERVICE']);
+    expect(hc.CapAdd).toBeUndefined();
+    expect(hc.SecurityOpt).toEqual(['no-new-privileges:true']);
+    expect(JSON.stringify(body)).not.toContain('unconfined');
+    expect(hc.NanoCpus).toBe(SERVICE_LIMITS.nanoCpus);
+    expect(hc.NanoCpus).toBe(500_000_000);
     expect(hc.ReadonlyRootfs).toBe(true);
     expect(hc.SecurityOpt).toContain('no-new-privileges:true');
     expect(hc.Tmpfs).toEqual({ '/tmp': 'rw,noexec,nosuid,size=16m' });

@@ -19,8 +19,34 @@ import { quarantinePath, serviceConfigPath } from './paths.js';
 export const QUARANTINE_PATH = '/quarantine';
 export const MiB = 1024 * 1024;
 
+/** One CPU in Docker's NanoCpus unit (1e9 = one full core). */
+export const CPU = 1_000_000_000;
+
+/**
+ * Per-container limits. base: a `sleep infinity` that only holds the namespace
+ * (32 MiB, 16 pids, no CPU cap). service: one node honeypot process (128 MiB, 64 pids)
+ * capped at half a core (NanoCpus 0.5e9) so a flood on one decky cannot starve the host
+ * or the other deckies; plenty for protocol emulation, bursts are throttled, not killed.
+ */
 export const BASE_LIMITS = { memory: 32 * MiB, pids: 16, stopTimeout: 2 } as const;
-export const SERVICE_LIMITS = { memory: 128 * MiB, pids: 64, stopTimeout: 5 } as const;
+export const SERVICE_LIMITS = { memory: 128 * MiB, pids: 64, nanoCpus: CPU / 2, stopTimeout: 5 } as const;
+
+/**
+ * The unprivileged user every honeypot process runs as (no passwd entry needed). The
+ * host-side files a service reads or writes (its config file, its quarantine dir) are
+ * given to this uid/gid by service-files.ts. Also set as USER in the honeypot Dockerfile.
+ */
+export const SERVICE_USER = { uid: 10001, gid: 10001 } as const;
+export const SERVICE_USER_SPEC = `${SERVICE_USER.uid}:${SERVICE_USER.gid}`;
+
+/**
+ * Sysctls decnet adds to every base container, on top of the OS-fingerprint ones (and
+ * winning over them). ip_unprivileged_port_start is per network namespace: at 0, the
+ * capability-less service processes sharing the base's namespace can bind 22, 80, 445...
+ * The same value is in every resolved spec (api os-profiles.ts), so bases made before it are
+ * recreated by the next apply; here it also covers specs written before that.
+ */
+export const BASE_SYSCTLS = { 'net.ipv4.ip_unprivileged_port_start': '0' } as const;
 export const LOG_CONFIG = { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } } as const;
 
 const STATES: readonly ContainerState[] = ['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'];
@@ -170,7 +196,7 @@ export function baseCreateBody(op: CreateContainerOp): Dockerode.ContainerCreate
       SecurityOpt: [...COMMON_SECURITY.SecurityOpt],
       RestartPolicy: { ...COMMON_SECURITY.RestartPolicy },
       NetworkMode: c.network,
-      Sysctls: { ...c.sysctls },
+      Sysctls: { ...c.sysctls, ...BASE_SYSCTLS },
       Tmpfs: { '/tmp': 'rw,noexec,nosuid,size=4m' },
       Memory: BASE_LIMITS.memory,
       PidsLimit: BASE_LIMITS.pids,
@@ -181,7 +207,12 @@ export function baseCreateBody(op: CreateContainerOp): Dockerode.ContainerCreate
   };
 }
 
-/** Service container: joins the base's namespace, hardened, config file read-only, quarantine rw. */
+/**
+ * Service container: joins the base's namespace; runs as SERVICE_USER with no capability
+ * at all (low ports bind thanks to the base's BASE_SYSCTLS), default seccomp,
+ * no-new-privileges, read-only root, memory/pids/CPU limits; config file read-only,
+ * quarantine rw.
+ */
 export function serviceCreateBody(op: CreateContainerOp, opts: CreateBodyOptions): Dockerode.ContainerCreateOptions {
   const c = op.container;
   if (c.role !== 'service') throw new Error(`serviceCreateBody: ${op.name} is a ${c.role} container`);
@@ -193,17 +224,18 @@ export function serviceCreateBody(op: CreateContainerOp, opts: CreateBodyOptions
     Labels: { ...op.labels },
     // the honeypot runtime stores captured uploads and mail in the mounted quarantine dir
     Env: [`DECNET_QUARANTINE_DIR=${QUARANTINE_PATH}`],
+    User: SERVICE_USER_SPEC,
     StopTimeout: SERVICE_LIMITS.stopTimeout,
     HostConfig: {
       ...COMMON_SECURITY,
       CapDrop: [...COMMON_SECURITY.CapDrop],
-      CapAdd: ['NET_BIND_SERVICE'],
       SecurityOpt: [...COMMON_SECURITY.SecurityOpt],
       RestartPolicy: { ...COMMON_SECURITY.RestartPolicy },
       NetworkMode: `container:${c.baseName}`,
       Tmpfs: { '/tmp': 'rw,noexec,nosuid,size=16m' },
       Memory: SERVICE_LIMITS.memory,
       PidsLimit: SERVICE_LIMITS.pids,
+      NanoCpus: SERVICE_LIMITS.nanoCpus,
       Mounts: [
         {
           Type: 'bind',

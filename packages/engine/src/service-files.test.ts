@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDecky, makeService } from '@decnet/api';
 import type { CreateContainerOp } from './engine.js';
 import { prepareServiceFiles } from './service-files.js';
+import { SERVICE_USER } from './mappers.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -46,9 +47,16 @@ describe('prepareServiceFiles', () => {
       persona: expect.objectContaining({ hostname: spec.hostname, os: spec.nmapOS }),
       tls: { 'debian-snakeoil': { cert: expect.stringContaining('-----BEGIN CERTIFICATE'), key: expect.stringContaining('PRIVATE KEY') } },
     });
-    expect((await stat(path)).mode & 0o777).toBe(0o644);
+    // readable by the unprivileged service's group only: secrets stay away from others
+    const st = await stat(path);
+    expect(st.mode & 0o777).toBe(0o640);
+    expect(st.gid).toBe(SERVICE_USER.gid);
+    expect(st.uid).toBe(process.getuid!());
     expect((await stat(join(dir, 'config/lab'))).mode & 0o777).toBe(0o700);
-    expect((await stat(join(dir, 'quarantine/lab/mail-01/smtp_relay'))).isDirectory()).toBe(true);
+    // the quarantine dir belongs to the service's user, closed to everyone else
+    const q = await stat(join(dir, 'quarantine/lab/mail-01/smtp_relay'));
+    expect(q.isDirectory()).toBe(true);
+    expect({ uid: q.uid, gid: q.gid, mode: q.mode & 0o777 }).toEqual({ uid: SERVICE_USER.uid, gid: SERVICE_USER.gid, mode: 0o700 });
   });
   it('preserves secret values from the existing file when healing without secrets', async () => {
     const changed = { ...op, container: { ...op.container, service: { ...svc, config: { smtp_banner: 'NEW' } } } } as CreateContainerOp;

@@ -3,7 +3,7 @@
  * secret values are written) and its quarantine directory. Written by the executor
  * right before the container is created.
  */
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { DecnetError, type SecretBundle, type ServiceRuntimeConfig } from '@decnet/api';
@@ -12,7 +12,7 @@ import type { CertRequest, TlsIdentity } from '@decnet/honeypots/tls-cert';
 // node-forge is loaded only when a certificate is planned (not on every CLI start)
 const certs = () => import('@decnet/honeypots/tls-cert');
 import type { CreateContainerOp } from './engine.js';
-import { serviceRuntimeConfig } from './mappers.js';
+import { SERVICE_USER, serviceRuntimeConfig } from './mappers.js';
 import { quarantinePath, serviceConfigPath } from './paths.js';
 
 async function readExisting(path: string): Promise<ServiceRuntimeConfig | undefined> {
@@ -73,19 +73,37 @@ async function writeServiceFiles(stateDir: string, op: CreateContainerOp, secret
   if (c.role !== 'service') return '';
   const path = serviceConfigPath(stateDir, op.fleet, op.decky, c.service.name);
   const content = serviceRuntimeConfig(op, await resolveSecrets(path, op, secrets));
-  // parents are root-only; the file itself must be readable by the service's user
+  // parents are root-only (the bind mount of the file works regardless); the file itself is
+  // 0640 with the service's group, so the unprivileged service reads it and nobody else does
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const tls = await applyTimeIdentity(dirname(path), op, content);
   if (tls) content.tls = tls;
   if (content.service === 'ssh') content.sshHostKeys = await keptSshHostKeys(join(dirname(path), 'ssh'));
   const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, JSON.stringify(content, null, 2) + '\n', { mode: 0o644 });
-  await chmod(tmp, 0o644);
+  await writeFile(tmp, JSON.stringify(content, null, 2) + '\n', { mode: 0o600 });
+  await giveTo(tmp, process.getuid?.() ?? 0, SERVICE_USER.gid);
+  await chmod(tmp, 0o640);
   await rename(tmp, path);
+  // the quarantine dir belongs to the service's user: it writes there, nobody else reads it
   const q = quarantinePath(stateDir, op.fleet, op.decky, c.service.name);
   await mkdir(q, { recursive: true, mode: 0o700 });
-  await chmod(q, 0o777);
+  await giveTo(q, SERVICE_USER.uid, SERVICE_USER.gid);
+  await chmod(q, 0o700);
   return path;
+}
+
+/** chown, with a clear error when decnet lacks the right to hand files to the service's user. */
+async function giveTo(path: string, uid: number, gid: number): Promise<void> {
+  try {
+    await chown(path, uid, gid);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+    throw new DecnetError(
+      'StateDirError',
+      `cannot give ${path} to the honeypot user ${SERVICE_USER.uid}:${SERVICE_USER.gid}: ${(err as Error).message}`,
+      'service containers run unprivileged and read their files as that uid/gid: run decnet as root (next to dockerd)',
+    );
+  }
 }
 
 const isPem = (v: unknown) => typeof v === 'string' && v.includes('-----BEGIN');

@@ -1,6 +1,7 @@
 /**
  * Real-engine test: build the honeypot image from the local runtime base,
- * run it hardened (read-only rootfs, all caps dropped but NET_BIND_SERVICE,
+ * run it as decky services run (its unprivileged user, no capability at all, low
+ * ports through ip_unprivileged_port_start, read-only rootfs,
  * config mounted read-only), log in over ssh and read the events back from
  * `docker logs`. Also measures the idle memory of the container.
  */
@@ -107,7 +108,7 @@ describe('honeypot image', () => {
         Binds: [`${cfgPath}:${SERVICE_CONFIG_PATH}:ro`],
         ReadonlyRootfs: true,
         CapDrop: ['ALL'],
-        CapAdd: ['NET_BIND_SERVICE'],
+        Sysctls: { 'net.ipv4.ip_unprivileged_port_start': '0' },
         SecurityOpt: ['no-new-privileges'],
         Tmpfs: { '/tmp': 'rw,noexec,nosuid,size=16m' },
         PortBindings: { '22/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] },
