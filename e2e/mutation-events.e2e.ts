@@ -57,7 +57,7 @@ function collector(): EventCollector {
 
 async function syncOnce(c: EventCollector): Promise<void> {
   const observed = await new DockerEngine({ stateDir }).observe(HOST);
-  c.sync(observed.containers, observed.networks);
+  c.sync(observed.containers, observed.networks, observed.volumes);
 }
 
 const curlOnce = (path: string) => ctl(['lab', 'exec', F, '--', 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '10', `http://10.236.0.11${path}`]);
