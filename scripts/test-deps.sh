@@ -7,7 +7,7 @@ pkgs=(iproute2 iputils-ping busybox-static redis-server redis-tools openssh-clie
       nmap smbclient samba-common-bin nbtscan python3-impacket ldap-utils freerdp2-x11
       dnsutils python3-dnspython xvfb xauth
       postgresql-client python3-pymongo docker.io openssl
-      hydra snmp tftp-hpa mosquitto-clients sipsak sipvicious)
+      hydra snmp tftp-hpa mosquitto-clients sipsak sipvicious docker-registry apache2-utils)
 # kubectl: Debian's kubernetes-client, unless a kubectl is already installed (its package owns /usr/bin/kubectl)
 command -v kubectl >/dev/null || pkgs+=(kubernetes-client)
 missing=()

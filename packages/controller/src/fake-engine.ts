@@ -5,7 +5,7 @@
  * counts, an on/off switch for reachability, an event stream and a write log.
  */
 import { observedFromPlan, type ObservedContainer, type ObservedNetwork, type ObservedState, type Op } from '@decnet/api';
-import { EngineUnavailableError, type CreateContainerOp, type CreateNetworkOp, type CreateSettingsOp, type Engine, type EngineEvent, type EventsOptions, type LogLine } from '@decnet/engine';
+import { EngineError, EngineUnavailableError, type CreateContainerOp, type CreateNetworkOp, type CreateSettingsOp, type Engine, type EngineEvent, type EventsOptions, type LogLine } from '@decnet/engine';
 
 export class FakeEngine implements Engine {
   state: ObservedState;
@@ -131,8 +131,22 @@ export class FakeEngine implements Engine {
     this.check();
     return [...this.state.containers.map((c) => c.name), ...(this.state.foreignNames ?? [])].sort();
   }
-  async imageExists(): Promise<boolean> {
-    return true;
+  /** images pullImage was asked for, in order */
+  pulled: string[] = [];
+  /** refs the fake reports as absent until pulled */
+  missingImages = new Set<string>();
+  /** refs whose pull fails, with the registry's message */
+  pullFailures = new Map<string, string>();
+  async imageExists(ref?: string): Promise<boolean> {
+    return ref === undefined || !this.missingImages.has(ref);
+  }
+  async pullImage(ref: string): Promise<{ digest?: string }> {
+    this.check();
+    this.pulled.push(ref);
+    const msg = this.pullFailures.get(ref);
+    if (msg !== undefined) throw new EngineError('PullFailed', `cannot pull ${ref}: ${msg}`);
+    this.missingImages.delete(ref);
+    return { digest: `sha256:${'0'.repeat(64)}` };
   }
   async *logs(): AsyncIterable<LogLine> {
     // no logs in the fake

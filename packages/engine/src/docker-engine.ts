@@ -6,7 +6,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import Docker from 'dockerode';
 import { DecnetError, type ObservedContainer, type ObservedNetwork, type ObservedState, type ObservedVolume } from '@decnet/api';
-import type { CreateContainerOp, CreateNetworkOp, CreateSettingsOp, Engine, EngineEvent, EventsOptions, LogLine, LogOptions } from './engine.js';
+import type { CreateContainerOp, CreateNetworkOp, CreateSettingsOp, Engine, EngineEvent, EventsOptions, LogLine, LogOptions, PullOptions, PullResult } from './engine.js';
 import { EngineError, EngineUnavailableError, toEngineError } from './errors.js';
 import * as lab from './lab.js';
 import { LogDemuxer } from './log-demux.js';
@@ -229,6 +229,34 @@ export class DockerEngine implements Engine {
     }
   }
 
+  async pullImage(ref: string, opts: PullOptions = {}): Promise<PullResult> {
+    const secrets = opts.auth ? [opts.auth.password, opts.auth.username] : [];
+    const what = `pull image ${ref}`;
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = (await this.docker(true).pull(ref, opts.auth ? { authconfig: opts.auth } : {})) as NodeJS.ReadableStream;
+    } catch (err) {
+      throw pullError(err, ref, secrets);
+    }
+    const d = this.docker(true);
+    let digest: string | undefined;
+    const output = await new Promise<PullEvent[]>((resolve, reject) => {
+      d.modem.followProgress(
+        stream,
+        (err: unknown, out: PullEvent[]) => (err ? reject(toEngineError(err, what)) : resolve(out ?? [])),
+        (e: PullEvent) => {
+          const m = /Digest: (sha256:[0-9a-f]{64})/.exec(e.status ?? '');
+          if (m) digest = m[1];
+          const line = progressLine(e);
+          if (line && opts.onProgress) opts.onProgress(scrub(line, secrets));
+        },
+      );
+    });
+    const failed = output.find((e) => e.error !== undefined || e.errorDetail !== undefined);
+    if (failed) throw pullError({ message: failed.errorDetail?.message ?? failed.error }, ref, secrets);
+    return digest ? { digest } : {};
+  }
+
   async *logs(idOrName: string, opts: LogOptions = {}): AsyncIterable<LogLine> {
     const info = await this.call(`inspect container ${idOrName}`, (d) => d.getContainer(idOrName).inspect());
     const tty = info.Config?.Tty === true;
@@ -299,6 +327,41 @@ export class DockerEngine implements Engine {
     const buf = await this.call(`read logs of ${idOrName}`, (d) => d.getContainer(idOrName).logs({ ...base, follow: false }));
     return [buf];
   }
+}
+
+interface PullEvent {
+  status?: string;
+  id?: string;
+  progress?: string;
+  error?: string;
+  errorDetail?: { message?: string };
+}
+
+function progressLine(e: PullEvent): string | undefined {
+  if (!e.status) return undefined;
+  return `${e.id ? `${e.id}: ` : ''}${e.status}${e.progress ? ` ${e.progress}` : ''}`;
+}
+
+/** Remove any credential that an engine or registry might echo back. */
+function scrub(s: string, secrets: readonly string[]): string {
+  let out = s;
+  for (const x of secrets) if (x.length >= 3) out = out.split(x).join('***');
+  return out;
+}
+
+/** A refused pull -> EngineError PullFailed carrying the registry's message (credentials scrubbed). */
+export function pullError(err: unknown, ref: string, secrets: readonly string[] = []): DecnetError {
+  const mapped = toEngineError(err, `pull image ${ref}`);
+  if (mapped instanceof EngineUnavailableError) return mapped;
+  const e = (err ?? {}) as { json?: { message?: string }; message?: string; statusCode?: number };
+  const detail = scrub((e.json?.message ?? e.message ?? String(err)).trim().replace(/^\(HTTP code \d+\) [^-]*- /, ''), secrets);
+  const auth = /unauthorized|authentication required|denied|no basic auth credentials/i.test(detail);
+  return new EngineError(
+    'PullFailed',
+    `cannot pull ${ref}: ${detail}`,
+    e.statusCode,
+    auth ? 'log in with docker login (decnet reads $DOCKER_CONFIG/config.json or ~/.docker/config.json), or check the image name' : 'check the image name and that the registry is reachable from the engine; or load the image and use --pull never',
+  );
 }
 
 async function* rawLines(chunks: AsyncIterable<Buffer | string> | Iterable<Buffer | string>): AsyncIterable<LogLine> {

@@ -46,6 +46,18 @@ export interface EventsOptions {
   signal?: AbortSignal;
 }
 
+export interface PullOptions {
+  /** one human-readable line per progress message of the engine (layer status) */
+  onProgress?(line: string): void;
+  /** registry credentials (see registry-auth.ts); never logged */
+  auth?: { username: string; password: string; serveraddress: string };
+}
+
+export interface PullResult {
+  /** the registry digest the engine reported (sha256:...), when it did */
+  digest?: string;
+}
+
 export interface Engine {
   /** directory holding the files decnet mounts into service containers */
   readonly stateDir: string;
@@ -88,6 +100,11 @@ export interface Engine {
   /** names of every container on the engine (all states) */
   listContainerNames(): Promise<string[]>;
   imageExists(ref: string): Promise<boolean>;
+  /**
+   * Pull an image from its registry (tag or digest ref). Throws an EngineError with the
+   * registry's message (code PullFailed) on refusal; never puts credentials in a message.
+   */
+  pullImage(ref: string, opts?: PullOptions): Promise<PullResult>;
   /** log lines of a container (stdout and stderr, demultiplexed) */
   logs(idOrName: string, opts?: LogOptions): AsyncIterable<LogLine>;
   /**

@@ -69,7 +69,7 @@ export function toEngineError(err: unknown, what: string): DecnetError {
       'ImageNotFound',
       `cannot ${what}: ${detail}`,
       404,
-      'decnet never pulls images: build or load it first (scripts/build-runtime-base.sh for the runtime base)',
+      'build or load it first (scripts/build-runtime-base.sh for the runtime base), or let apply pull it (--pull missing|always)',
     );
   }
   if (status === 404) return new EngineError('NotFound', `cannot ${what}: ${detail}`, 404);

@@ -9,3 +9,4 @@ export * from './executor.js';
 export * from './lab.js';
 export * from './host.js';
 export * from './alert-secrets.js';
+export * from './registry-auth.js';

@@ -4,7 +4,7 @@ import { withHostLock } from '@decnet/engine';
 import { InvalidSubmissionError, imagesNeeded, prepare } from '../lib/apply.js';
 import { hostContext, hostFlags } from '../lib/context.js';
 import { durationMs, fail } from '../lib/errors.js';
-import { ensureImages } from '../lib/images.js';
+import { dropDeckiesNeeding, ensureImagesWithPolicy, markDropped, PULL_POLICIES, pullPolicy } from '../lib/images.js';
 import { loadManifests } from '../lib/manifests.js';
 import { outputFlag, renderJson } from '../lib/output.js';
 import { progressReporter } from '../lib/progress.js';
@@ -25,6 +25,7 @@ export default class Apply extends Command {
     parallelism: Flags.integer({ description: 'engine operations in flight at once', default: 8, min: 1, max: 64 }),
     'base-image': Flags.string({ description: 'image of base containers for deckies without spec.baseImage', env: 'DECNET_BASE_IMAGE' }),
     'image-base': Flags.string({ description: 'base image for building decnet/honeypot when it is missing', env: 'DECNET_IMAGE_BASE' }),
+    pull: Flags.string({ description: 'pull images from their registry: missing (absent ones), always, never (refuse on a missing image); decnet/honeypot is built, never pulled', options: [...PULL_POLICIES], default: 'missing', env: 'DECNET_PULL' }),
     output: outputFlag(['table', 'json'], 'table'),
     ...registryFlags,
   };
@@ -47,14 +48,18 @@ export default class Apply extends Command {
         async () => {
           const p = await prepare(engine, parsed.manifests, { hostId, prune: flags.prune, force: flags.force, baseImage: flags['base-image'] });
           if (p.plan.conflicts.length > 0 || flags['dry-run']) return { p, summary: undefined };
-          await ensureImages(engine, imagesNeeded(p.plan), { imageBase: flags['image-base'], log: (m) => process.stderr.write(`${m}\n`) });
           const mode = json ? 'quiet' : process.stderr.isTTY ? 'tty' : 'lines';
-          const summary = await runPlan(engine, p.plan, { parallelism: flags.parallelism, secrets: p.secrets, alertSecrets: p.alertSecrets, progress: progressReporter(p.plan, mode) });
+          const imgs = await ensureImagesWithPolicy(engine, imagesNeeded(p.plan), { pull: pullPolicy(flags.pull), imageBase: flags['image-base'], log: (m) => process.stderr.write(`${m}\n`), mode });
+          const failedImages = new Map(imgs.failed.map((f) => [f.image, f.message]));
+          const kept = dropDeckiesNeeding(p.plan, failedImages);
+          p.plan = kept.plan;
+          const summary = markDropped(await runPlan(engine, kept.plan, { parallelism: flags.parallelism, secrets: p.secrets, alertSecrets: p.alertSecrets, progress: progressReporter(kept.plan, mode) }), kept.dropped);
           if (!Object.values(summary.deckies).some((r) => r.failure?.code === 'StaleTask')) return { p, summary };
           // containers left half-started by an engine crash were removed: plan and run once more
           const again = await prepare(engine, parsed.manifests, { hostId, prune: flags.prune, force: flags.force, baseImage: flags['base-image'] });
           if (again.plan.conflicts.length > 0) return { p, summary };
-          const retry = await runPlan(engine, again.plan, { parallelism: flags.parallelism, secrets: again.secrets, alertSecrets: again.alertSecrets, progress: progressReporter(again.plan, mode) });
+          const keptAgain = dropDeckiesNeeding(again.plan, failedImages);
+          const retry = markDropped(await runPlan(engine, keptAgain.plan, { parallelism: flags.parallelism, secrets: again.secrets, alertSecrets: again.alertSecrets, progress: progressReporter(keptAgain.plan, mode) }), keptAgain.dropped);
           return { p, summary: { ...retry, writes: summary.writes + retry.writes } };
         },
         { stateDir: engine.stateDir },

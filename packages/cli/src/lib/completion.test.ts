@@ -16,7 +16,7 @@ function bashComplete(words: string[]): string[] {
 describe('completion', () => {
   it('bash completes command ids, sub-commands, flags, flag values and get kinds', () => {
     expect(bashComplete(['ge'])).toEqual(['get']);
-    expect(bashComplete(['images', ''])).toEqual(['build']);
+    expect(bashComplete(['images', ''])).toEqual(['build', 'pull']);
     expect(bashComplete(['get', ''])).toEqual(expect.arrayContaining(['deckies', 'fleets']));
     expect(bashComplete(['get', '--o'])).toEqual(['--output']);
     expect(bashComplete(['get', '-o', ''])).toEqual(['table', 'wide', 'json', 'yaml', 'name']);
